@@ -1,0 +1,45 @@
+#pragma once
+/// @file algorithms/common.hpp
+/// Rounding rules shared by every algorithm (spec/algorithms.md, "Common terms").
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "ratelimit/decision.hpp"
+#include "ratelimit/limit_spec.hpp"
+#include "ratelimit/time.hpp"
+
+namespace ratelimit::algo {
+
+/// Tolerance for comparing a fractional quantity against an integer, in
+/// favour of admitting: `x + kEps >= k`.
+inline constexpr double kEps = 1e-9;
+
+/// Durations are never reported above this (about 146,000 years), so they
+/// stay representable and distinct from kInfinite.
+inline constexpr Micros kMaxReportedDuration = Micros{1} << 62;
+
+/// `floor(x + EPS)`, never negative: the `remaining` rule.
+[[nodiscard]] inline std::int64_t floor_units(double x) noexcept {
+  const double f = std::floor(x + kEps);
+  return f > 0 ? static_cast<std::int64_t>(f) : 0;
+}
+
+/// A duration rounded up to whole µs. Floating-point noise below 1e-6 µs is
+/// ignored so an exact integer stays exact (the spec compares within ±1 µs).
+[[nodiscard]] inline Micros ceil_micros(double x) noexcept {
+  if (!(x > 1e-6)) return 0;  // also maps NaN to 0
+  if (x >= static_cast<double>(kMaxReportedDuration)) return kMaxReportedDuration;
+  return static_cast<Micros>(std::ceil(x - 1e-6));
+}
+
+/// Result of one step: the decision and the state to store if the caller
+/// commits it (stores write it only when the request was admitted with cost > 0).
+template <class State>
+struct Step {
+  Decision decision;
+  State next;
+};
+
+}  // namespace ratelimit::algo

@@ -1,0 +1,51 @@
+#pragma once
+/// @file algorithms/gcra.hpp
+/// Generic cell rate algorithm (spec/algorithms.md "gcra"). Pure: no clock, no I/O.
+
+#include "ratelimit/algorithms/common.hpp"
+
+namespace ratelimit::algo::gcra {
+
+/// The theoretical arrival time as `anchor + offset`: an integer instant plus a
+/// small fraction-bearing offset, so `tat - now` keeps sub-µs precision even
+/// though instants are ~2^51 (a lone double would round them to 0.25 µs).
+struct State {
+  Micros anchor = 0;   ///< instant the state was written at
+  double offset = 0;   ///< tat - anchor, µs, >= 0
+  friend bool operator==(const State&, const State&) = default;
+};
+
+/// A new key: tat = now.
+[[nodiscard]] inline State fresh(Micros now) noexcept { return {now, 0.0}; }
+
+/// Instant from which this state equals a new key's (tat).
+[[nodiscard]] inline Micros expires_at(const State& s) noexcept {
+  return s.anchor + ceil_micros(s.offset);
+}
+
+/// One request of `cost` units at `now` (cost 0 is a peek).
+[[nodiscard]] inline Step<State> step(const LimitSpec& spec, const State& s, Micros now,
+                                      std::int64_t cost) noexcept {
+  const double interval = spec.interval();
+  const double tolerance = static_cast<double>(spec.burst()) * interval;  // B*T
+  // tat0 - now, where tat0 = max(tat, now); the integer part is exact.
+  const double tat0 = std::max(0.0, static_cast<double>(s.anchor - now) + s.offset);
+  const double new_tat = tat0 + static_cast<double>(cost) * interval;
+
+  Decision d;
+  d.limit = spec.burst();
+  State next = s;
+  double after = tat0;
+  if (new_tat <= tolerance + kEps * interval) {
+    d.allowed = true;
+    after = new_tat;
+    next = State{now, new_tat};
+  } else {
+    d.retry_after = cost > spec.burst() ? kInfinite : std::max<Micros>(1, ceil_micros(new_tat - tolerance));
+  }
+  d.remaining = floor_units((tolerance - after) / interval);
+  d.reset_after = ceil_micros(after);
+  return {d, next};
+}
+
+}  // namespace ratelimit::algo::gcra

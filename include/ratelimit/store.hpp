@@ -1,0 +1,82 @@
+#pragma once
+/// @file store.hpp
+/// Where limiter state lives, and the atomicity contract every backend keeps.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ratelimit/decision.hpp"
+#include "ratelimit/limit_spec.hpp"
+#include "ratelimit/time.hpp"
+
+namespace ratelimit {
+
+/// One limit to check for one key. The key names the state: the same key with
+/// the same algorithm is one state. Callers that check several limits for one
+/// identifier give each limit its own key (e.g. "per_minute:user:42").
+/// Neither pointer is kept after the call returns.
+struct Check {
+  const LimitSpec* spec = nullptr;
+  std::string_view key;
+};
+
+/// Bad input to a store (empty or overlong key, negative cost, too many
+/// checks, an instant out of range). Thrown before any state changes.
+class InvalidRequest : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Counters a store keeps about itself. Monotonic except `keys`.
+struct StoreStats {
+  std::uint64_t keys = 0;            ///< states currently held
+  std::uint64_t decisions = 0;       ///< decide() calls answered
+  std::uint64_t expired_dropped = 0; ///< states dropped because they had expired
+  std::uint64_t overflow = 0;        ///< new keys met with the store full (see OverflowPolicy)
+  std::uint64_t evicted = 0;         ///< live states evicted to make room
+};
+
+/// State holder for the algorithms. Implementations: MemoryStore (embedded,
+/// sharded) and, later, the Redis store.
+///
+/// Contract, for every implementation:
+/// - `decide` admits all checks or none: either every check's state is
+///   charged `cost`, or none changes. Concurrent decisions behave as if run
+///   one at a time in some order (linearizable), also across keys.
+/// - A state whose `reset_after` has passed equals an absent key, so a store
+///   may drop it at any time.
+/// - Thread-safe: every method may be called from any thread.
+class Store {
+ public:
+  /// Longest key accepted, in bytes.
+  static constexpr std::size_t kMaxKeyLength = 512;
+  /// Most checks in one atomic decision.
+  static constexpr std::size_t kMaxChecks = 32;
+
+  virtual ~Store() = default;
+
+  /// Decides one request of `cost` units (0 = peek: nothing changes) against
+  /// every check at instant `now`. Returns the combined decision (see
+  /// `combine`); when `each` is not empty (it must then hold one element per
+  /// check), writes every check's own decision there. Throws InvalidRequest
+  /// for bad input.
+  virtual Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
+                          std::span<Decision> each = {}) = 0;
+
+  /// Deletes the state of every listed key: the next request sees a new key.
+  virtual void reset(std::span<const Check> checks) = 0;
+
+  [[nodiscard]] virtual StoreStats stats() const = 0;
+
+  /// One check; same contract as `decide`.
+  Decision decide_one(const Check& check, std::int64_t cost, Micros now) {
+    return decide(std::span<const Check>(&check, 1), cost, now);
+  }
+  /// The decision fields without changing anything (cost 0).
+  Decision peek(std::span<const Check> checks, Micros now, std::span<Decision> each = {}) {
+    return decide(checks, 0, now, each);
+  }
+};
+
+}  // namespace ratelimit

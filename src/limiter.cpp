@@ -1,0 +1,30 @@
+#include "ratelimit/limiter.hpp"
+
+#include <utility>
+
+namespace ratelimit {
+
+namespace {
+// The system clock never dies; share it without owning it.
+std::shared_ptr<const Clock> system_clock() {
+  return std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
+}
+}  // namespace
+
+Limiter::Limiter(LimitSpec spec, std::shared_ptr<Store> store, std::shared_ptr<const Clock> clock)
+    : spec_(std::move(spec)), store_(std::move(store)), clock_(clock ? std::move(clock) : system_clock()) {
+  if (!store_) throw std::invalid_argument("Limiter: store must not be null");
+}
+
+Decision Limiter::try_acquire(std::string_view key, std::int64_t cost) {
+  return store_->decide_one(Check{&spec_, key}, cost, clock_->now());
+}
+
+Decision Limiter::peek(std::string_view key) { return store_->decide_one(Check{&spec_, key}, 0, clock_->now()); }
+
+void Limiter::reset(std::string_view key) {
+  const Check check{&spec_, key};
+  store_->reset(std::span<const Check>(&check, 1));
+}
+
+}  // namespace ratelimit

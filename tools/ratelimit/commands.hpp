@@ -1,0 +1,31 @@
+#pragma once
+// Entry points of the `ratelimit` subcommands; main.cpp parses flags into these.
+
+#include <cstdint>
+#include <string>
+
+namespace ratelimit::cli {
+
+/// `ratelimit demo`: the guides' worked examples on a manual clock.
+int run_demo();
+
+struct ConformanceOptions {
+  std::string dir;               ///< directory holding *.json vectors
+  std::string store = "memory";  ///< "memory" (the Redis store adds redis://HOST:PORT)
+  bool verbose = false;          ///< print every step, not only failures
+};
+/// `ratelimit conformance DIR [--store memory]`: 0 when every step passes.
+int run_conformance(const ConformanceOptions& options);
+
+struct BenchOptions {
+  std::string algorithm = "token_bucket";
+  std::uint64_t keys = 1'000'000;
+  unsigned threads = 1;
+  double seconds = 5.0;
+  bool baseline = true;   ///< also run the naive mutex+unordered_map baseline
+  bool json = false;      ///< machine-readable output
+};
+/// `ratelimit bench`: decisions/s, ns per decision, resident bytes per key.
+int run_bench(const BenchOptions& options);
+
+}  // namespace ratelimit::cli
