@@ -65,6 +65,9 @@ class LimitSpec {
   static constexpr std::int64_t kMaxLimit = std::int64_t{1} << 40;
   /// sliding_window keeps two counters in 32 bits each.
   static constexpr std::int64_t kMaxSlidingWindowLimit = 0xFFFFFFFFLL;
+  /// sliding_log keeps one 16-byte entry per admitted instant, so its limit
+  /// bounds its memory per key; above this, use sliding_window.
+  static constexpr std::int64_t kMaxSlidingLogLimit = 1'000'000;
   /// Longest window: 366 days.
   static constexpr Micros kMaxWindow = 366 * kMicrosPerDay;
 

@@ -65,6 +65,10 @@ std::string LimitSpec::validate(const LimitParams& p) {
     return algo + ": limit " + number(p.limit) + " exceeds the sliding_window maximum " +
            number(kMaxSlidingWindowLimit);
   }
+  if (p.algorithm == Algorithm::sliding_log && p.limit > kMaxSlidingLogLimit) {
+    return algo + ": limit " + number(p.limit) + " exceeds the sliding_log maximum " +
+           number(kMaxSlidingLogLimit) + " (it stores one entry per request; use sliding_window)";
+  }
   if (p.window < 1) return algo + ": window must be at least 1 µs, got " + number(p.window) + " µs";
   if (p.window > kMaxWindow) {
     return algo + ": window " + number(p.window) + " µs exceeds the maximum of 366 days";

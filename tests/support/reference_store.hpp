@@ -18,6 +18,11 @@ class ReferenceStore final : public Store {
  public:
   Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                   std::span<Decision> each = {}) override {
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (checks[i].key == checks[j].key) throw InvalidRequest("the same key appears twice in one decision");
+      }
+    }
     std::lock_guard lock(mu_);
     std::vector<Decision> decisions(checks.size());
     std::map<std::string, State> working;  // states as charged so far in this decision
@@ -33,6 +38,7 @@ class ReferenceStore final : public Store {
         it = working.insert_or_assign(key, std::move(s)).first;
       }
       decisions[i] = apply(*c.spec, it->second, now, cost);
+      decisions[i].check_index = static_cast<std::uint32_t>(i);
     }
     const Decision combined = combine(decisions);
     if (combined.allowed && cost > 0) {

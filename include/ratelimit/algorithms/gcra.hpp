@@ -10,7 +10,7 @@ namespace ratelimit::algo::gcra {
 /// small fraction-bearing offset, so `tat - now` keeps sub-µs precision even
 /// though instants are ~2^51 (a lone double would round them to 0.25 µs).
 struct State {
-  Micros anchor = 0;   ///< instant the state was written at
+  Micros anchor = 0;   ///< latest instant the state was written at; never moves backwards
   double offset = 0;   ///< tat - anchor, µs, >= 0
   friend bool operator==(const State&, const State&) = default;
 };
@@ -39,7 +39,10 @@ struct State {
   if (new_tat <= tolerance + kEps * interval) {
     d.allowed = true;
     after = new_tat;
-    next = State{now, new_tat};
+    // Keep the anchor monotone (stores rely on it to validate lock-free
+    // reads); tat itself is now + new_tat either way.
+    const Micros anchor = std::max(s.anchor, now);
+    next = State{anchor, new_tat - static_cast<double>(anchor - now)};
   } else {
     d.retry_after = cost > spec.burst() ? kInfinite : std::max<Micros>(1, ceil_micros(new_tat - tolerance));
   }

@@ -1,0 +1,210 @@
+#include "ratelimit/memory_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/reference_store.hpp"
+
+namespace ratelimit {
+namespace {
+
+constexpr Micros kT0 = 1'700'000'000'000'000;
+
+const LimitSpec kPerSecond(Algorithm::token_bucket, 5, kMicrosPerSecond);
+const LimitSpec kPerMinute(Algorithm::sliding_window, 8, kMicrosPerMinute);
+const LimitSpec kPerHour(Algorithm::sliding_log, 100, kMicrosPerHour);
+
+TEST(MemoryStore, SingleKeyTokenBucket) {
+  MemoryStore store;
+  const Check c{&kPerSecond, "user:1"};
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(store.decide_one(c, 1, kT0).allowed);
+  const Decision d = store.decide_one(c, 1, kT0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.retry_after, 200'000);
+  EXPECT_EQ(store.stats().keys, 1u);
+}
+
+TEST(MemoryStore, MultiCheckIsAllOrNothingAcrossShards) {
+  MemoryStore store({.shards = 64});
+  // Distinct keys almost surely land in different shards.
+  const std::vector<Check> checks{{&kPerSecond, "s:user:1"}, {&kPerMinute, "m:user:1"}, {&kPerHour, "h:user:1"}};
+  std::vector<Decision> each(3);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store.decide(checks, 1, kT0 + i, each).allowed);
+  // The per-second bucket is empty: the decision is denied and nobody is charged.
+  const Decision denied = store.decide(checks, 1, kT0 + 10, each);
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.check_index, 0u);
+  EXPECT_FALSE(each[0].allowed);
+  EXPECT_TRUE(each[1].allowed);
+  EXPECT_TRUE(each[2].allowed);
+  const Decision peek = store.peek(checks, kT0 + 10, each);
+  EXPECT_EQ(each[1].remaining, 3);
+  EXPECT_EQ(each[2].remaining, 95);
+  EXPECT_EQ(peek.check_index, 0u);
+  // A second later the per-second bucket refilled; the per-minute window has room for 3.
+  EXPECT_TRUE(store.decide(checks, 3, kT0 + kMicrosPerSecond, each).allowed);
+  const Decision full = store.decide(checks, 1, kT0 + kMicrosPerSecond, each);
+  EXPECT_FALSE(full.allowed);
+  EXPECT_EQ(full.check_index, 1u);  // the per-minute window limits now
+}
+
+TEST(MemoryStore, RejectsBadInputWithClearErrors) {
+  MemoryStore store;
+  const Check ok{&kPerSecond, "k"};
+  auto message = [&](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const InvalidRequest& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([&] { (void)store.decide({}, 1, kT0); }), "a decision needs at least one check");
+  EXPECT_NE(message([&] { (void)store.decide_one(ok, -1, kT0); }).find("cost must be 0"), std::string::npos);
+  EXPECT_NE(message([&] { (void)store.decide_one({&kPerSecond, ""}, 1, kT0); }).find("empty key"), std::string::npos);
+  EXPECT_NE(message([&] { (void)store.decide_one({&kPerSecond, std::string(513, 'x')}, 1, kT0); }).find("513 bytes"),
+            std::string::npos);
+  EXPECT_NE(message([&] { (void)store.decide_one({nullptr, "k"}, 1, kT0); }).find("no limit spec"), std::string::npos);
+  EXPECT_NE(message([&] { (void)store.decide_one(ok, 1, -5); }).find("outside"), std::string::npos);
+  const std::vector<Check> dup{{&kPerSecond, "k"}, {&kPerMinute, "k"}};
+  EXPECT_NE(message([&] { (void)store.decide(dup, 1, kT0); }).find("same key 'k'"), std::string::npos);
+  const std::vector<Check> many(33, ok);
+  EXPECT_NE(message([&] { (void)store.decide(many, 1, kT0); }).find("at most 32"), std::string::npos);
+  EXPECT_EQ(store.stats().keys, 0u);  // nothing was created by rejected requests
+}
+
+TEST(MemoryStore, ResetMakesANewKey) {
+  MemoryStore store;
+  const Check c{&kPerSecond, "a-key-longer-than-eighteen-bytes"};
+  EXPECT_TRUE(store.decide_one(c, 5, kT0).allowed);
+  EXPECT_FALSE(store.decide_one(c, 1, kT0).allowed);
+  store.reset(std::span<const Check>(&c, 1));
+  EXPECT_EQ(store.stats().keys, 0u);
+  EXPECT_EQ(store.decide_one(c, 1, kT0).remaining, 4);
+}
+
+TEST(MemoryStore, PeekAndDenialOfAbsentKeyCreateNothing) {
+  MemoryStore store;
+  const Check c{&kPerSecond, "ghost"};
+  EXPECT_EQ(store.decide_one(c, 0, kT0).remaining, 5);
+  EXPECT_EQ(store.decide_one(c, 6, kT0).retry_after, kInfinite);
+  EXPECT_EQ(store.stats().keys, 0u);
+}
+
+TEST(MemoryStore, AlgorithmChangeStartsAFreshState) {
+  MemoryStore store;
+  const LimitSpec window(Algorithm::fixed_window, 5, kMicrosPerSecond);
+  EXPECT_TRUE(store.decide_one({&kPerSecond, "k"}, 5, kT0).allowed);
+  const Decision d = store.decide_one({&window, "k"}, 1, kT0);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.remaining, 4);
+  EXPECT_EQ(store.stats().keys, 1u);
+}
+
+TEST(MemoryStore, ExpiredKeysAreDroppedBySweepAndMemoryFollowsActiveKeys) {
+  MemoryStore store({.shards = 4});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20'000; ++i) keys.push_back("user:" + std::to_string(i));
+  for (const auto& k : keys) ASSERT_TRUE(store.decide_one({&kPerSecond, k}, 1, kT0).allowed);
+  EXPECT_EQ(store.stats().keys, 20'000u);
+  const std::size_t big = store.memory_bytes();
+  EXPECT_EQ(store.sweep(kT0 + 199'999), 0u);  // 1 token refills in 200 ms
+  EXPECT_EQ(store.stats().keys, 20'000u);
+  EXPECT_EQ(store.sweep(kT0 + 200'000), 20'000u);
+  EXPECT_EQ(store.stats().keys, 0u);
+  EXPECT_EQ(store.stats().expired_dropped, 20'000u);
+  EXPECT_LT(store.memory_bytes() * 20, big);  // tables shrank back
+  // Dropped keys behave exactly like new ones.
+  EXPECT_EQ(store.decide_one({&kPerSecond, keys[7]}, 1, kT0 + 200'000).remaining, 4);
+}
+
+TEST(MemoryStore, ExpiredKeysAreDroppedLazilyWhenTablesGrow) {
+  MemoryStore store({.shards = 1});
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(store.decide_one({&kPerSecond, "old:" + std::to_string(i)}, 1, kT0).allowed);
+  const Micros later = kT0 + kMicrosPerSecond;
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(store.decide_one({&kPerSecond, "new:" + std::to_string(i)}, 1, later).allowed);
+  EXPECT_EQ(store.stats().keys + store.stats().expired_dropped, 2000u);
+  EXPECT_GE(store.stats().expired_dropped, 1000u);  // every rebuild after `later` drops the old keys
+}
+
+TEST(MemoryStore, MaxKeysEvictsTheSoonestExpiring) {
+  MemoryStore store({.shards = 1, .max_keys = 100});
+  const LimitSpec slow(Algorithm::token_bucket, 10, kMicrosPerHour);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(store.decide_one({&slow, "k" + std::to_string(i)}, 1 + i % 5, kT0).allowed);
+  EXPECT_EQ(store.stats().keys, 100u);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store.decide_one({&slow, "new" + std::to_string(i)}, 1, kT0 + 1).allowed);
+  const StoreStats s = store.stats();
+  EXPECT_EQ(s.keys, 100u);
+  EXPECT_EQ(s.overflow, 50u);
+  EXPECT_EQ(s.evicted, 50u);
+}
+
+TEST(MemoryStore, MaxKeysRejectPolicyRefusesNewKeysOnly) {
+  MemoryStore store({.shards = 1, .max_keys = 10, .overflow = OverflowPolicy::reject_new_keys});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store.decide_one({&kPerSecond, "k" + std::to_string(i)}, 1, kT0).allowed);
+  const Decision d = store.decide_one({&kPerSecond, "newcomer"}, 1, kT0 + 1);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.retry_after, 200'000 - 1);  // when the soonest key expires
+  EXPECT_TRUE(store.decide_one({&kPerSecond, "k3"}, 1, kT0 + 1).allowed);  // known keys go on
+  EXPECT_EQ(store.stats().overflow, 1u);
+  EXPECT_EQ(store.stats().evicted, 0u);
+  // Once keys expire, a full sweep makes room.
+  EXPECT_TRUE(store.decide_one({&kPerSecond, "newcomer"}, 1, kT0 + kMicrosPerSecond).allowed);
+}
+
+TEST(MemoryStore, SweeperThreadDropsExpiredKeys) {
+  MemoryStore store;
+  ManualClock clock(kT0);
+  store.start_sweeper(clock, std::chrono::milliseconds(1));
+  ASSERT_TRUE(store.decide_one({&kPerSecond, "k"}, 1, kT0).allowed);
+  clock.advance(kMicrosPerSecond);
+  for (int i = 0; i < 10'000 && store.stats().keys != 0; ++i) std::this_thread::yield();
+  store.stop_sweeper();
+  EXPECT_EQ(store.stats().keys, 0u);
+}
+
+// The lock-free store against the one-mutex oracle, over random operations
+// on few keys (so states are revisited, rebuilt and reset often).
+TEST(MemoryStore, AgreesWithReferenceStoreOnRandomOperations) {
+  const std::vector<LimitSpec> specs{
+      LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),
+      LimitSpec(Algorithm::leaky_bucket, 4, 80'000, 4, LeakyMode::shape),
+      LimitSpec(Algorithm::fixed_window, 6, 70'000), LimitSpec(Algorithm::sliding_window, 9, 90'000),
+      LimitSpec(Algorithm::sliding_log, 5, 60'000)};
+  std::mt19937_64 rng(42);
+  MemoryStore store({.shards = 2});
+  testing::ReferenceStore ref;
+  Micros now = kT0;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("key-" + std::to_string(i) + (i % 3 == 0 ? "-with-a-long-suffix" : ""));
+  for (int step = 0; step < 20'000; ++step) {
+    now += static_cast<Micros>(rng() % 20'000);
+    const std::size_t n = 1 + rng() % 3;
+    std::vector<Check> checks;
+    std::vector<std::string> used;
+    while (checks.size() < n) {
+      const std::size_t k = rng() % names.size();
+      if (std::find(used.begin(), used.end(), names[k]) != used.end()) continue;
+      used.push_back(names[k]);
+      checks.push_back({&specs[k % specs.size()], names[k]});
+    }
+    if (rng() % 50 == 0) {
+      store.reset(checks);
+      ref.reset(checks);
+      continue;
+    }
+    if (rng() % 200 == 0) store.sweep(now);
+    const std::int64_t cost = static_cast<std::int64_t>(rng() % 5);
+    std::vector<Decision> a(n), b(n);
+    const Decision da = store.decide(checks, cost, now, a);
+    const Decision db = ref.decide(checks, cost, now, b);
+    ASSERT_EQ(da, db) << "step " << step;
+    ASSERT_EQ(a, b) << "step " << step;
+  }
+}
+
+}  // namespace
+}  // namespace ratelimit
