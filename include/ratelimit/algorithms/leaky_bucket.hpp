@@ -37,7 +37,8 @@ struct State {
   d.limit = spec.burst();
   if (level + k <= capacity + kEps) {
     d.allowed = true;
-    if (spec.mode() == LeakyMode::shape) d.delay = ceil_micros(next.drain);
+    // A peek queues nothing, so nothing waits.
+    if (spec.mode() == LeakyMode::shape && cost > 0) d.delay = ceil_micros(next.drain);
     next.drain += k * interval;
   } else {
     d.retry_after = cost > spec.burst() ? kInfinite

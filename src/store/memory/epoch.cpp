@@ -84,11 +84,12 @@ EpochDomain::Guard::Guard(EpochDomain& domain) noexcept : domain_(domain) {
   }
   Slot& s = domain.slots_[slot_];
   if (s.depth++ > 0) return;
-  s.epoch.store(domain.epoch_.load(std::memory_order_acquire), std::memory_order_relaxed);
+  const std::uint64_t e = domain.epoch_.load(std::memory_order_acquire);
   if (domain.asymmetric_) {
+    s.epoch.store(e, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
   } else {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    s.epoch.exchange(e, std::memory_order_seq_cst);  // a full barrier on its own
   }
 }
 
@@ -106,7 +107,11 @@ void EpochDomain::heavy_barrier() noexcept {
   if (asymmetric_) {
     ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
   } else {
+#if defined(RATELIMIT_TSAN)
+    epoch_.fetch_add(0, std::memory_order_seq_cst);  // TSan rejects standalone fences
+#else
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
   }
 }
 
