@@ -28,8 +28,12 @@ struct State {
                                       std::int64_t cost) noexcept {
   const double interval = spec.interval();
   const double tolerance = static_cast<double>(spec.burst()) * interval;  // B*T
-  // tat0 - now, where tat0 = max(tat, now); the integer part is exact.
-  const double tat0 = std::max(0.0, static_cast<double>(s.anchor - now) + s.offset);
+  // A clock that went back counts as no time passing (spec "Common terms"):
+  // decide as of the later of `now` and the state's anchor, as token_bucket
+  // does with its `last`, so the two stay identical under clock steps back.
+  const Micros at = std::max(now, s.anchor);
+  // tat0 - at, where tat0 = max(tat, at); the integer part is exact.
+  const double tat0 = std::max(0.0, static_cast<double>(s.anchor - at) + s.offset);
   const double new_tat = tat0 + static_cast<double>(cost) * interval;
 
   Decision d;
@@ -39,10 +43,8 @@ struct State {
   if (new_tat <= tolerance + kEps * interval) {
     d.allowed = true;
     after = new_tat;
-    // Keep the anchor monotone (stores rely on it to validate lock-free
-    // reads); tat itself is now + new_tat either way.
-    const Micros anchor = std::max(s.anchor, now);
-    next = State{anchor, new_tat - static_cast<double>(anchor - now)};
+    // The anchor stays monotone (stores rely on it to validate lock-free reads).
+    next = State{at, new_tat};
   } else {
     d.retry_after = cost > spec.burst() ? kInfinite : std::max<Micros>(1, ceil_micros(new_tat - tolerance));
   }

@@ -105,6 +105,17 @@ void free_log_if_any(Algorithm a, Words w) noexcept {
   if (a == Algorithm::sliding_log) delete memory::log_of(w);
 }
 
+// Whether a state has expired by `bound` (equals a new key from then on).
+bool expired_by(Algorithm a, Words w, Micros bound) noexcept { return memory::expires_at(a, w) <= bound; }
+
+// The bound that inserts at `now` sweep with: strictly before `now`. A state
+// expiring exactly at `now` may be a new key that a multi-check decision at
+// `now` has just inserted and is about to lock (a new key's state has expired
+// at its first instant). Dropping it there would make that decision insert it
+// again, and its own inserts sweep and rebuild the shard, so it could go round
+// forever. A µs later it is dropped as usual.
+Micros lazy_bound(Micros now) noexcept { return now - 1; }
+
 KeyHash hash_key(std::string_view key) noexcept { return KeyHash{absl::Hash<std::string_view>{}(key)}; }
 
 std::size_t round_up_pow2(std::size_t v) noexcept {
@@ -183,7 +194,7 @@ struct MemoryStore::Impl {
 
   // Marks slot `i` of `t` dead if it is live; waits out a lock holder.
   // Returns false if it was already dead or is being rebuilt.
-  static bool kill(Shard& sh, Table* t, std::size_t i, Micros expired_by = -1) {
+  static bool kill(Shard& sh, Table* t, std::size_t i, Micros bound = -1) {
     Words* p = t->state(i);
     Words cur = memory::load_words(p);
     unsigned spins = 0;
@@ -195,7 +206,7 @@ struct MemoryStore::Impl {
         continue;
       }
       const Algorithm a = t->meta(i).algorithm;
-      if (expired_by >= 0 && memory::expires_at(a, cur) > expired_by) return false;
+      if (bound >= 0 && !expired_by(a, cur, bound)) return false;
       if (memory::cas_words(p, cur, Words{cur.w0 | memory::kDead, cur.w1})) {
         free_log_if_any(a, cur);
         sh.live.fetch_sub(1, std::memory_order_relaxed);
@@ -204,20 +215,20 @@ struct MemoryStore::Impl {
     }
   }
 
-  // Drops expired slots in [from, from+count) (wrapping); returns how many.
-  static std::size_t sweep_range(Shard& sh, Table* t, std::size_t from, std::size_t count, Micros now) {
+  // Drops slots expired by `bound` in [from, from+count) (wrapping); returns how many.
+  static std::size_t sweep_range(Shard& sh, Table* t, std::size_t from, std::size_t count, Micros bound) {
     std::size_t dropped = 0;
     std::size_t i = from % t->capacity();
     for (std::size_t n = 0; n < count; ++n, i = t->next(i)) {
-      if (kill(sh, t, i, now)) ++dropped;
+      if (kill(sh, t, i, bound)) ++dropped;
     }
     if (dropped > 0) sh.expired_dropped.fetch_add(dropped, std::memory_order_relaxed);
     return dropped;
   }
 
-  // Copies live, unexpired slots into a new table sized for them; the old
-  // table is retired. Caller holds sh.mu.
-  void rebuild(Shard& sh, Micros now) {
+  // Copies live slots not expired by `bound` into a new table sized for them;
+  // the old table is retired. Caller holds sh.mu.
+  void rebuild(Shard& sh, Micros bound) {
     Table* old = sh.table.load(std::memory_order_relaxed);
     auto* retired = new RetiredTable{old, {}};
     // Freeze every published slot so no update can land in the old table.
@@ -248,7 +259,7 @@ struct MemoryStore::Impl {
         if (m.length == memory::kLongKey) retired->keys.push_back(m.long_key());
         continue;
       }
-      if (memory::expires_at(m.algorithm, cur) <= now) {
+      if (expired_by(m.algorithm, cur, bound)) {
         free_log_if_any(m.algorithm, cur);
         if (m.length == memory::kLongKey) retired->keys.push_back(m.long_key());
         ++dropped;
@@ -281,7 +292,7 @@ struct MemoryStore::Impl {
     if (per_shard_max == 0 || sh.live.load(std::memory_order_relaxed) < per_shard_max) return 0;
     if (now - sh.last_full_sweep >= kFullSweepInterval || now < sh.last_full_sweep) {
       sh.last_full_sweep = now;
-      sweep_range(sh, t, 0, t->capacity(), now);
+      sweep_range(sh, t, 0, t->capacity(), lazy_bound(now));
       if (sh.live.load(std::memory_order_relaxed) < per_shard_max) return 0;
     }
     sh.overflow.fetch_add(1, std::memory_order_relaxed);
@@ -293,8 +304,9 @@ struct MemoryStore::Impl {
     for (std::size_t n = 0; n < t->capacity() && seen < kEvictionSample; ++n, i = t->next(i)) {
       const Words w = memory::load_words(t->state(i));
       if (w.w0 == 0 || (w.w0 & memory::kDead) != 0) continue;
-      ++seen;
       const Micros e = memory::expires_at(t->meta(i).algorithm, w);
+      if (e == now) continue;  // maybe a new key of a decision in progress (see droppable)
+      ++seen;
       if (e < best_expiry) {
         best_expiry = e;
         best = i;
@@ -323,14 +335,14 @@ struct MemoryStore::Impl {
       free_log_if_any(a, initial);
       return {InsertOutcome::exists};
     }
-    sweep_range(sh, t, sh.cursor, kLazySweepSlots, now);
+    sweep_range(sh, t, sh.cursor, kLazySweepSlots, lazy_bound(now));
     sh.cursor = (sh.cursor + kLazySweepSlots) % t->capacity();
     if (const Micros retry = make_room(sh, t, now); retry > 0) {
       free_log_if_any(a, initial);
       return {InsertOutcome::rejected, retry};
     }
     if (static_cast<double>(sh.used + 1) > kMaxLoad * static_cast<double>(t->capacity())) {
-      rebuild(sh, now);
+      rebuild(sh, lazy_bound(now));
       t = sh.table.load(std::memory_order_relaxed);
     }
     const std::size_t j = t->free_slot(h);
