@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing ratelimit needs on Debian 12 (bookworm).
+# Idempotent: apt-get skips what is already there. Runs apt-get as root
+# (directly, or through sudo when called by another user).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libabsl-dev                                   # hashing, flat maps
+  libboost1.81-dev libboost-json1.81-dev        # Boost.JSON (conformance runner)
+  libcli11-dev                                  # CLI parsing
+  libgtest-dev libgmock-dev librapidcheck-dev   # unit and property tests
+  libbenchmark-dev                              # Google Benchmark
+)
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: every package is installed"
+fi
