@@ -25,9 +25,8 @@ mark_as_advanced(RATELIMIT_INSTALL_CMAKEDIR)
 
 # The library. Its usage requirements travel with the export: the include
 # directory ($<INSTALL_INTERFACE:include> in src/CMakeLists.txt, so no
-# INCLUDES DESTINATION here; keep the two in step), Threads
-# (public) and absl::hash (private, but a static library's private link
-# dependencies are still needed when the consumer links). ratelimit_warnings
+# INCLUDES DESTINATION here; keep the two in step), and Threads
+# (public). ratelimit_warnings
 # is wrapped in $<BUILD_INTERFACE:...>, so it is not exported.
 install(TARGETS ratelimit
   EXPORT ratelimitTargets

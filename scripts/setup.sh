@@ -6,7 +6,6 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libabsl-dev                                   # hashing, flat maps
   libboost1.81-dev libboost-json1.81-dev        # Boost.JSON (conformance runner)
   libcli11-dev                                  # CLI parsing
   libgtest-dev libgmock-dev librapidcheck-dev   # unit and property tests

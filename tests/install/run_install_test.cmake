@@ -2,7 +2,7 @@
 #
 #   cmake -DBUILD_DIR=... -DPREFIX=... -DCONSUMER_SOURCE_DIR=... -DCONSUMER_BINARY_DIR=...
 #         [-DCONFIG=RelWithDebInfo] [-DGENERATOR=Ninja] [-DCXX_COMPILER=/usr/bin/c++]
-#         [-DEXTRA_FLAGS="-fsanitize=..."] [-DABSL_DIR=...] [-DEXPECT_CLI=ON]
+#         [-DEXTRA_FLAGS="-fsanitize=..."] [-DEXPECT_CLI=ON]
 #         -P run_install_test.cmake
 #
 # Every step must succeed; the first failure ends the script with an error
@@ -85,10 +85,6 @@ if(EXTRA_FLAGS)
   list(APPEND _configure_cmd
     "-DCMAKE_CXX_FLAGS=${EXTRA_FLAGS}"
     "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_FLAGS}")
-endif()
-if(ABSL_DIR)
-  # The Abseil the library was built against.
-  list(APPEND _configure_cmd "-Dabsl_DIR=${ABSL_DIR}")
 endif()
 # CMAKE_CXX_COMPILER_LAUNCHER from the environment would re-enable ccache.
 unset(ENV{CMAKE_CXX_COMPILER_LAUNCHER})

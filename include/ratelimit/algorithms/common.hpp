@@ -20,10 +20,16 @@ inline constexpr double kEps = 1e-9;
 /// stay representable and distinct from kInfinite.
 inline constexpr Micros kMaxReportedDuration = Micros{1} << 62;
 
+// Rounding is done by conversion to an integer (truncation toward zero) on
+// ranges where that is exact, rather than std::floor/std::ceil: without
+// SSE4.1 those are library calls, and every decision rounds two or three times.
+
 /// `floor(x + EPS)`, never negative: the `remaining` rule.
 [[nodiscard]] inline std::int64_t floor_units(double x) noexcept {
-  const double f = std::floor(x + kEps);
-  return f > 0 ? static_cast<std::int64_t>(f) : 0;
+  const double f = x + kEps;
+  if (!(f >= 1.0)) return 0;  // also maps NaN to 0
+  if (f >= static_cast<double>(kMaxReportedDuration)) return kMaxReportedDuration;
+  return static_cast<std::int64_t>(f);  // positive: truncation is floor
 }
 
 /// A duration rounded up to whole µs. Floating-point noise below 1e-6 µs is
@@ -31,7 +37,9 @@ inline constexpr Micros kMaxReportedDuration = Micros{1} << 62;
 [[nodiscard]] inline Micros ceil_micros(double x) noexcept {
   if (!(x > 1e-6)) return 0;  // also maps NaN to 0
   if (x >= static_cast<double>(kMaxReportedDuration)) return kMaxReportedDuration;
-  return static_cast<Micros>(std::ceil(x - 1e-6));
+  const double v = x - 1e-6;  // > 0
+  const auto t = static_cast<Micros>(v);  // floor(v)
+  return static_cast<double>(t) < v ? t + 1 : t;
 }
 
 /// Result of one step: the decision and the state to store if the caller

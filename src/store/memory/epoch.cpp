@@ -19,8 +19,6 @@ namespace ratelimit::memory {
 
 namespace {
 
-constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
-
 bool register_membarrier() noexcept {
 #if defined(RATELIMIT_TSAN)
   return false;
@@ -31,23 +29,17 @@ bool register_membarrier() noexcept {
 
 }  // namespace
 
-// The calling thread's slot in the global domain; released at thread exit.
+// Gives the thread's slot back at thread exit. Registered by the thread's
+// first Guard (a thread_local with a destructor costs a TLS-init check on
+// every access, so the hot path reads detail::t_epoch_slot instead).
 struct ThreadSlot {
-  std::uint32_t index = kNoSlot;
-  bool tried = false;
-  ~ThreadSlot() {
-    if (index != kNoSlot) EpochDomain::global().release_slot(index);
-  }
+  std::uint32_t index = EpochDomain::kNoSlot;
+  ~ThreadSlot();
 };
 
 namespace {
-thread_local ThreadSlot t_slot;
+thread_local ThreadSlot t_release;
 }  // namespace
-
-EpochDomain& EpochDomain::global() {
-  static EpochDomain* domain = new EpochDomain();  // never destroyed: threads may outlive statics
-  return *domain;
-}
 
 EpochDomain::EpochDomain() : asymmetric_(register_membarrier()) {}
 
@@ -65,42 +57,28 @@ std::uint32_t EpochDomain::claim_slot() noexcept {
   return kNoSlot;
 }
 
+ThreadSlot::~ThreadSlot() {
+  // Guards that run after this (other thread_local destructors) go the overflow way.
+  detail::t_epoch_slot = EpochDomain::kNoSlot;
+  if (index != EpochDomain::kNoSlot) EpochDomain::global().release_slot(index);
+}
+
 void EpochDomain::release_slot(std::uint32_t slot) noexcept {
   slots_[slot].epoch.store(0, std::memory_order_release);
   slots_[slot].claimed.store(false, std::memory_order_release);
 }
 
-EpochDomain::Guard::Guard(EpochDomain& domain) noexcept : domain_(domain) {
-  ThreadSlot& ts = t_slot;
-  if (ts.index == kNoSlot && !ts.tried) {
-    ts.tried = true;
-    ts.index = domain.claim_slot();
+std::uint32_t EpochDomain::enter_without_slot() noexcept {
+  if (detail::t_epoch_slot == kUnclaimed) {
+    const std::uint32_t slot = claim_slot();
+    detail::t_epoch_slot = slot;
+    if (slot != kNoSlot) {
+      t_release.index = slot;
+      return slot;
+    }
   }
-  slot_ = ts.index;
-  if (slot_ == kNoSlot) {
-    // More threads than slots: counted readers block all reclamation while inside.
-    domain.overflow_readers_.fetch_add(1, std::memory_order_seq_cst);
-    return;
-  }
-  Slot& s = domain.slots_[slot_];
-  if (s.depth++ > 0) return;
-  const std::uint64_t e = domain.epoch_.load(std::memory_order_acquire);
-  if (domain.asymmetric_) {
-    s.epoch.store(e, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    s.epoch.exchange(e, std::memory_order_seq_cst);  // a full barrier on its own
-  }
-}
-
-EpochDomain::Guard::~Guard() {
-  if (slot_ == kNoSlot) {
-    domain_.overflow_readers_.fetch_sub(1, std::memory_order_release);
-    return;
-  }
-  Slot& s = domain_.slots_[slot_];
-  if (--s.depth > 0) return;
-  s.epoch.store(0, std::memory_order_release);
+  overflow_readers_.fetch_add(1, std::memory_order_seq_cst);
+  return kNoSlot;
 }
 
 void EpochDomain::heavy_barrier() noexcept {

@@ -20,16 +20,56 @@
 
 namespace ratelimit::memory {
 
+namespace detail {
+/// The calling thread's reader slot in the global domain, or one of
+/// EpochDomain's sentinels. Trivially destructible so that reading it on every
+/// decision is one TLS load; the slot is given back at thread exit by an
+/// object the first Guard of the thread registers (epoch.cpp).
+inline thread_local std::uint32_t t_epoch_slot = ~std::uint32_t{1};
+}  // namespace detail
+
 class EpochDomain {
  public:
   /// Process-wide domain shared by every MemoryStore.
-  static EpochDomain& global();
+  static EpochDomain& global() {
+    static EpochDomain* const domain = new EpochDomain();  // never destroyed: threads may outlive statics
+    return *domain;
+  }
+
+  static constexpr std::uint32_t kMaxSlots = 256;
+  /// t_epoch_slot before the thread's first Guard.
+  static constexpr std::uint32_t kUnclaimed = ~std::uint32_t{1};
+  /// t_epoch_slot of a thread that found every slot taken (or has exited).
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
 
   /// Marks the calling thread as reading shared memory until destroyed. Nests.
+  /// Inline: every decision enters and leaves one.
   class Guard {
    public:
-    explicit Guard(EpochDomain& domain = global()) noexcept;
-    ~Guard();
+    explicit Guard(EpochDomain& domain = global()) noexcept : domain_(domain), slot_(detail::t_epoch_slot) {
+      if (slot_ >= kMaxSlots) [[unlikely]] {
+        slot_ = domain.enter_without_slot();
+        if (slot_ == kNoSlot) return;
+      }
+      Slot& s = domain.slots_[slot_];
+      if (s.depth++ > 0) return;
+      const std::uint64_t e = domain.epoch_.load(std::memory_order_acquire);
+      if (domain.asymmetric_) {
+        s.epoch.store(e, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+      } else {
+        s.epoch.exchange(e, std::memory_order_seq_cst);  // a full barrier on its own
+      }
+    }
+    ~Guard() {
+      if (slot_ == kNoSlot) [[unlikely]] {
+        domain_.overflow_readers_.fetch_sub(1, std::memory_order_release);
+        return;
+      }
+      Slot& s = domain_.slots_[slot_];
+      if (--s.depth > 0) return;
+      s.epoch.store(0, std::memory_order_release);
+    }
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
 
@@ -45,8 +85,6 @@ class EpochDomain {
   /// Frees whatever can be freed now; returns how many objects remain pending.
   std::size_t reclaim();
 
-  static constexpr std::uint32_t kMaxSlots = 256;
-
  private:
   EpochDomain();
   friend class Guard;
@@ -61,6 +99,10 @@ class EpochDomain {
     void (*deleter)(void*);
   };
 
+  // A Guard's slow path: claims the thread's slot on its first Guard and
+  // returns it; with every slot taken, counts the thread as an overflow reader
+  // (which blocks all reclamation while inside) and returns kNoSlot.
+  std::uint32_t enter_without_slot() noexcept;
   std::uint32_t claim_slot() noexcept;
   void release_slot(std::uint32_t slot) noexcept;
   void heavy_barrier() noexcept;

@@ -9,14 +9,13 @@
 // Readers hold an epoch guard so that tables replaced by a rebuild are freed
 // only when no reader can still be probing them.
 
-#include <absl/hash/hash.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <limits>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -27,6 +26,7 @@
 namespace ratelimit {
 
 using memory::EpochDomain;
+using memory::hash_key;
 using memory::KeyHash;
 using memory::Meta;
 using memory::Table;
@@ -57,8 +57,9 @@ struct PackedStep {
   Words next;
 };
 
-// One step for the fixed-size-state algorithms (not sliding_log).
-PackedStep step_packed(const LimitSpec& spec, Words w, Micros now, std::int64_t cost) noexcept {
+// One step for the fixed-size-state algorithms (not sliding_log). Always
+// inlined: it sits inside the compare-and-swap loop of every decision.
+[[gnu::always_inline]] inline PackedStep step_packed(const LimitSpec& spec, Words w, Micros now, std::int64_t cost) noexcept {
   switch (spec.algorithm()) {
     case Algorithm::token_bucket: {
       auto r = algo::token_bucket::step(spec, memory::decode_token_bucket(w), now, cost);
@@ -115,8 +116,6 @@ bool expired_by(Algorithm a, Words w, Micros bound) noexcept { return memory::ex
 // again, and its own inserts sweep and rebuild the shard, so it could go round
 // forever. A µs later it is dropped as usual.
 Micros lazy_bound(Micros now) noexcept { return now - 1; }
-
-KeyHash hash_key(std::string_view key) noexcept { return KeyHash{absl::Hash<std::string_view>{}(key)}; }
 
 std::size_t round_up_pow2(std::size_t v) noexcept {
   std::size_t p = 1;
@@ -273,7 +272,7 @@ struct MemoryStore::Impl {
     for (std::size_t i : keep) {
       const Meta& m = old->meta(i);
       const Words w = memory::load_words(old->state(i));
-      const KeyHash h = hash_key(m.key_view());
+      const KeyHash h = hash_key(seed, m.key_view());
       const std::size_t j = fresh->free_slot(h);
       fresh->meta(j) = m;
       memory::publish_words(fresh->state(j), Words{w.w0 & ~memory::kFrozen, w.w1});
@@ -619,6 +618,8 @@ struct MemoryStore::Impl {
   }
 
   MemoryStoreOptions options;
+  // Per-store hash seed, so clients cannot precompute colliding keys.
+  const std::uint64_t seed = (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
   unsigned shard_bits = 0;
   std::size_t shard_count = 0;
   std::size_t per_shard_max = 0;
@@ -677,12 +678,12 @@ Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, M
   EpochDomain::Guard guard;
   const std::size_t n = checks.size();
   if (n == 1 && checks[0].spec->algorithm() != Algorithm::sliding_log) {
-    const Decision d = impl_->decide_single(checks[0], hash_key(checks[0].key), cost, now);
+    const Decision d = impl_->decide_single(checks[0], hash_key(impl_->seed, checks[0].key), cost, now);
     if (!each.empty()) each[0] = d;
     return d;
   }
   std::array<KeyHash, kMaxChecks> hashes{};
-  for (std::size_t k = 0; k < n; ++k) hashes[k] = hash_key(checks[k].key);
+  for (std::size_t k = 0; k < n; ++k) hashes[k] = hash_key(impl_->seed, checks[k].key);
   std::array<Decision, kMaxChecks> local{};
   std::span<Decision> out = each.empty() ? std::span<Decision>(local.data(), n) : each;
   return impl_->decide_locked(checks, std::span<const KeyHash>(hashes.data(), n), cost, now, out);
@@ -700,7 +701,7 @@ void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, 
   std::array<KeyHash, kChunk> hashes{};
   for (std::size_t base = 0; base < checks.size(); base += kChunk) {
     const std::size_t m = std::min(kChunk, checks.size() - base);
-    for (std::size_t k = 0; k < m; ++k) hashes[k] = hash_key(checks[base + k].key);
+    for (std::size_t k = 0; k < m; ++k) hashes[k] = hash_key(impl_->seed, checks[base + k].key);
     for (std::size_t k = 0; k < std::min(kAhead, m); ++k) {
       impl_->shard_of(hashes[k]).table.load(std::memory_order_acquire)->prefetch(hashes[k]);
     }
@@ -724,7 +725,7 @@ void MemoryStore::reset(std::span<const Check> checks) {
   EpochDomain::Guard guard;
   for (const Check& c : checks) {
     if (c.key.empty() || c.key.size() > kMaxKeyLength) continue;  // such a key holds no state
-    const KeyHash h = hash_key(c.key);
+    const KeyHash h = hash_key(impl_->seed, c.key);
     Shard& sh = impl_->shard_of(h);
     for (;;) {
       Table* t = sh.table.load(std::memory_order_acquire);

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "ratelimit/limit_spec.hpp"
+#include "store/memory/key_hash.hpp"
 #include "store/memory/packed_state.hpp"
 
 namespace ratelimit::memory {
@@ -42,13 +43,6 @@ struct Meta {
   }
 };
 static_assert(sizeof(Meta) == 24);
-
-/// Where a key hashes: which shard, which home slot, which tag.
-struct KeyHash {
-  std::uint64_t value;
-  [[nodiscard]] std::uint32_t tag() const noexcept { return static_cast<std::uint32_t>(value >> 20); }
-  [[nodiscard]] std::uint32_t low() const noexcept { return static_cast<std::uint32_t>(value); }
-};
 
 class Table {
  public:
