@@ -117,6 +117,41 @@ TEST(Concurrency, ExactWhileTablesRebuildAndSweep) {
   }
 }
 
+// Multi-check decisions whose keys do not exist yet race to create them
+// while other threads grow the same shards (rebuilds) and a sweeper runs:
+// each entity admits exactly its tightest limit, and nothing hangs.
+TEST(Concurrency, MultiCheckOnNewKeysIsExactWhileShardsGrow) {
+  const LimitSpec per_a(Algorithm::token_bucket, 9, kMicrosPerHour);
+  const LimitSpec per_b(Algorithm::fixed_window, 7, kMicrosPerHour);
+  const LimitSpec per_c(Algorithm::sliding_log, 5, kMicrosPerHour);
+  const LimitSpec churn(Algorithm::sliding_window, 1, kMicrosPerSecond);
+  constexpr int kEntities = 64;
+  MemoryStore store({.shards = 2});
+  std::atomic<bool> done{false};
+  std::thread sweeper([&] {
+    while (!done.load()) {
+      store.sweep(kT0);
+      std::this_thread::yield();
+    }
+  });
+  std::atomic<std::int64_t> admitted[kEntities] = {};
+  run_threads(thread_count(), [&](unsigned t) {
+    for (int round = 0; round < 8; ++round) {
+      for (int e = 0; e < kEntities; ++e) {
+        const std::string id = std::to_string(e);
+        const std::string ka = "a:" + id, kb = "b:" + id, kc = "c:" + id;
+        const std::vector<Check> checks{{&per_a, ka}, {&per_b, kb}, {&per_c, kc}};
+        if (store.decide(checks, 1, kT0).allowed) admitted[e].fetch_add(1);
+        const std::string fresh = "churn:" + std::to_string(t) + ":" + std::to_string(round) + ":" + id;
+        (void)store.decide_one({&churn, fresh}, 1, kT0);
+      }
+    }
+  });
+  done = true;
+  sweeper.join();
+  for (int e = 0; e < kEntities; ++e) EXPECT_EQ(admitted[e].load(), 5) << "entity " << e;
+}
+
 TEST(Concurrency, BatchDecisionsMatchSingles) {
   const LimitSpec spec(Algorithm::sliding_window, 3, kMicrosPerMinute);
   MemoryStore store;

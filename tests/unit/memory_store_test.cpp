@@ -168,6 +168,39 @@ TEST(MemoryStore, SweeperThreadDropsExpiredKeys) {
 
 // The lock-free store against the one-mutex oracle, over random operations
 // on few keys (so states are revisited, rebuilt and reset often).
+// Regression: multi-check decisions used to insert their new keys before
+// deciding, and their own inserts' sweeps and rebuilds could drop those new
+// (already expired) states, so the decision inserted them again, forever.
+// Every store draws its own hash seed, so many stores cover many layouts.
+TEST(MemoryStore, MultiCheckDecisionsOnNewKeysAlwaysFinish) {
+  const std::vector<LimitSpec> specs{LimitSpec(Algorithm::fixed_window, 3, 50'000),
+                                     LimitSpec(Algorithm::sliding_window, 3, 50'000),
+                                     LimitSpec(Algorithm::sliding_log, 3, 50'000),
+                                     LimitSpec(Algorithm::token_bucket, 3, 50'000)};
+  for (const std::size_t max_keys : {std::size_t{0}, std::size_t{6}}) {
+    for (const OverflowPolicy policy : {OverflowPolicy::evict_soonest_expiring, OverflowPolicy::reject_new_keys}) {
+      for (int store_index = 0; store_index < 20; ++store_index) {
+        MemoryStore store({.shards = 1, .max_keys = max_keys, .overflow = policy});
+        std::mt19937_64 rng(static_cast<std::uint64_t>(store_index));
+        Micros now = kT0;
+        for (int step = 0; step < 2'000; ++step) {
+          now += static_cast<Micros>(rng() % 30'000);
+          const std::string a = "a" + std::to_string(rng() % 50);
+          const std::string b = "b" + std::to_string(rng() % 50);
+          const std::string c = "c" + std::to_string(rng() % 50);
+          const std::vector<Check> checks{{&specs[rng() % specs.size()], a},
+                                          {&specs[rng() % specs.size()], b},
+                                          {&specs[rng() % specs.size()], c}};
+          (void)store.decide(checks, 1 + static_cast<std::int64_t>(rng() % 3), now);
+          if (max_keys > 0) {
+            ASSERT_LE(store.stats().keys, max_keys) << "step " << step;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(MemoryStore, AgreesWithReferenceStoreOnRandomOperations) {
   const std::vector<LimitSpec> specs{
       LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),

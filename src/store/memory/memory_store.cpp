@@ -109,13 +109,6 @@ void free_log_if_any(Algorithm a, Words w) noexcept {
 // Whether a state has expired by `bound` (equals a new key from then on).
 bool expired_by(Algorithm a, Words w, Micros bound) noexcept { return memory::expires_at(a, w) <= bound; }
 
-// The bound that inserts at `now` sweep with: strictly before `now`. A state
-// expiring exactly at `now` may be a new key that a multi-check decision at
-// `now` has just inserted and is about to lock (a new key's state has expired
-// at its first instant). Dropping it there would make that decision insert it
-// again, and its own inserts sweep and rebuild the shard, so it could go round
-// forever. A µs later it is dropped as usual.
-Micros lazy_bound(Micros now) noexcept { return now - 1; }
 
 std::size_t round_up_pow2(std::size_t v) noexcept {
   std::size_t p = 1;
@@ -152,7 +145,7 @@ struct alignas(64) Shard {
 
 // Where one check's state lives, resolved for a locked decision.
 struct Resolved {
-  Words* slot = nullptr;   // null: absent key seen by a peek (decided on a fresh state)
+  Words* slot = nullptr;   // null: absent key (decided on a fresh state)
   Table* table = nullptr;  // the table `slot` belongs to
   Words held{};            // the words as locked
 };
@@ -225,9 +218,9 @@ struct MemoryStore::Impl {
     return dropped;
   }
 
-  // Copies live slots not expired by `bound` into a new table sized for them;
-  // the old table is retired. Caller holds sh.mu.
-  void rebuild(Shard& sh, Micros bound) {
+  // Copies live slots not expired by `bound` into a new table sized for them
+  // and `extra` more; the old table is retired. Caller holds sh.mu.
+  void rebuild(Shard& sh, Micros bound, std::size_t extra = 1) {
     Table* old = sh.table.load(std::memory_order_relaxed);
     auto* retired = new RetiredTable{old, {}};
     // Freeze every published slot so no update can land in the old table.
@@ -267,7 +260,7 @@ struct MemoryStore::Impl {
       keep.push_back(i);
     }
     const std::size_t capacity =
-        std::max(kMinCapacity, static_cast<std::size_t>(static_cast<double>(keep.size() + 1) / kTargetLoad) + 1);
+        std::max(kMinCapacity, static_cast<std::size_t>(static_cast<double>(keep.size() + extra) / kTargetLoad) + 1);
     Table* fresh = Table::create(capacity);
     for (std::size_t i : keep) {
       const Meta& m = old->meta(i);
@@ -285,14 +278,17 @@ struct MemoryStore::Impl {
     EpochDomain::global().retire(retired, &RetiredTable::destroy);
   }
 
-  // Makes room for one more key when the shard holds its share of max_keys.
-  // Returns 0 if there is room now, else the retry_after of a rejection.
-  Micros make_room(Shard& sh, Table* t, Micros now) {
-    if (per_shard_max == 0 || sh.live.load(std::memory_order_relaxed) < per_shard_max) return 0;
+  // Makes room for one more key when the shard holds its share of max_keys
+  // (`reserved` more keys are about to be published by the caller). Returns 0
+  // if there is room now, else the retry_after of a rejection. Caller holds sh.mu.
+  // Never evicts the slots of `protect` (the other keys of the caller's decision).
+  Micros make_room(Shard& sh, Table* t, Micros now, std::size_t reserved = 0, std::span<const Resolved> protect = {}) {
+    const auto full = [&] { return sh.live.load(std::memory_order_relaxed) + reserved >= per_shard_max; };
+    if (per_shard_max == 0 || !full()) return 0;
     if (now - sh.last_full_sweep >= kFullSweepInterval || now < sh.last_full_sweep) {
       sh.last_full_sweep = now;
-      sweep_range(sh, t, 0, t->capacity(), lazy_bound(now));
-      if (sh.live.load(std::memory_order_relaxed) < per_shard_max) return 0;
+      sweep_range(sh, t, 0, t->capacity(), now);
+      if (!full()) return 0;
     }
     sh.overflow.fetch_add(1, std::memory_order_relaxed);
     // Sample live slots from the cursor; find the one expiring soonest.
@@ -303,8 +299,8 @@ struct MemoryStore::Impl {
     for (std::size_t n = 0; n < t->capacity() && seen < kEvictionSample; ++n, i = t->next(i)) {
       const Words w = memory::load_words(t->state(i));
       if (w.w0 == 0 || (w.w0 & memory::kDead) != 0) continue;
+      if (std::any_of(protect.begin(), protect.end(), [&](const Resolved& r) { return r.slot == t->state(i); })) continue;
       const Micros e = memory::expires_at(t->meta(i).algorithm, w);
-      if (e == now) continue;  // maybe a new key of a decision in progress (see droppable)
       ++seen;
       if (e < best_expiry) {
         best_expiry = e;
@@ -334,16 +330,28 @@ struct MemoryStore::Impl {
       free_log_if_any(a, initial);
       return {InsertOutcome::exists};
     }
-    sweep_range(sh, t, sh.cursor, kLazySweepSlots, lazy_bound(now));
+    sweep_range(sh, t, sh.cursor, kLazySweepSlots, now);
     sh.cursor = (sh.cursor + kLazySweepSlots) % t->capacity();
     if (const Micros retry = make_room(sh, t, now); retry > 0) {
       free_log_if_any(a, initial);
       return {InsertOutcome::rejected, retry};
     }
-    if (static_cast<double>(sh.used + 1) > kMaxLoad * static_cast<double>(t->capacity())) {
-      rebuild(sh, lazy_bound(now));
-      t = sh.table.load(std::memory_order_relaxed);
-    }
+    t = reserve_slots(sh, 1, now);
+    publish_new(sh, t, h, key, a, initial);
+    return {InsertOutcome::inserted};
+  }
+
+  // Rebuilds the shard's table if `count` more keys would load it past
+  // kMaxLoad; returns the table to publish them in. Caller holds sh.mu.
+  Table* reserve_slots(Shard& sh, std::size_t count, Micros now) {
+    const Table* t = sh.table.load(std::memory_order_relaxed);
+    if (static_cast<double>(sh.used + count) > kMaxLoad * static_cast<double>(t->capacity())) rebuild(sh, now, count);
+    return sh.table.load(std::memory_order_relaxed);
+  }
+
+  // Publishes a new slot for `key` (absent from `t`, which has room) holding
+  // `initial`. Caller holds sh.mu.
+  static void publish_new(Shard& sh, Table* t, KeyHash h, std::string_view key, Algorithm a, Words initial) {
     const std::size_t j = t->free_slot(h);
     Meta& m = t->meta(j);
     m.tag = h.tag();
@@ -359,7 +367,6 @@ struct MemoryStore::Impl {
     memory::publish_words(t->state(j), initial);
     ++sh.used;
     sh.live.fetch_add(1, std::memory_order_relaxed);
-    return {InsertOutcome::inserted};
   }
 
   // Waits until the shard publishes a table other than `t` (a rebuild is in progress).
@@ -433,139 +440,249 @@ struct MemoryStore::Impl {
   }
 
   // --- Several checks (or sliding_log), locked ------------------------------
+  //
+  // Lock order, the same for every thread: shard mutexes (ascending shard
+  // index), then slot locks (ascending address). Nothing that holds a slot
+  // lock waits for a mutex, and a rebuild (which holds its shard's mutex and
+  // waits for slot locks) only waits for decisions that wait for nothing.
+  //
+  // New keys are never published before the decision is made: a charging
+  // decision that meets an absent key holds the mutex of the key's shard
+  // (so no one else can insert it, and no rebuild can move the slots there),
+  // makes room and capacity for it, decides on a fresh state, and publishes
+  // the key only if it commits. A denied or peeking decision leaves no trace.
 
-  // Resolves every check to a locked slot (or to "absent" for a peek);
-  // returns false if an insert was rejected for lack of room (then `reject`
-  // holds the retry_after and `rejected` the check index).
-  bool lock_all(std::span<const Check> checks, std::span<const KeyHash> hashes, std::int64_t cost,
-                Micros now, std::span<Resolved> out, Micros& reject, std::size_t& rejected) {
-    const std::size_t n = checks.size();
-    for (;;) {
-      bool retry = false;
-      // 1. Find (or create) each slot.
-      for (std::size_t k = 0; k < n && !retry; ++k) {
-        const Check& c = checks[k];
-        Shard& sh = shard_of(hashes[k]);
-        for (;;) {
-          Table* t = sh.table.load(std::memory_order_acquire);
-          const std::size_t i = t->find(hashes[k], c.key);
-          if (i == Table::kNotFound) {
-            if (cost == 0) {
-              out[k].slot = nullptr;
-              break;
-            }
-            const Insert ins = insert(sh, hashes[k], c.key, c.spec->algorithm(), fresh_words(*c.spec, now), now);
-            if (ins.outcome == InsertOutcome::rejected) {
-              reject = ins.retry_after;
-              rejected = k;
-              return false;
-            }
-            continue;
-          }
-          if (t->meta(i).algorithm != c.spec->algorithm()) {
-            drop_mismatched(sh, t, i);
-            continue;
-          }
-          out[k].slot = t->state(i);
-          out[k].table = t;
-          break;
-        }
-      }
-      // 2. Lock in address order (a global order: no deadlock between decisions).
-      std::array<std::size_t, Store::kMaxChecks> order{};
-      for (std::size_t k = 0; k < n; ++k) order[k] = k;
-      std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
-                [&](std::size_t a, std::size_t b) { return out[a].slot < out[b].slot; });
-      std::size_t locked = 0;
-      for (; locked < n; ++locked) {
-        Resolved& r = out[order[locked]];
-        if (r.slot == nullptr) continue;
-        Words cur = memory::load_words(r.slot);
-        unsigned spins = 0;
-        bool ok = false;
-        for (;;) {
-          if (cur.w0 == 0 || (cur.w0 & (memory::kDead | memory::kFrozen)) != 0) break;
-          if ((cur.w0 & memory::kLocked) != 0) {
-            cpu_relax(spins);
-            cur = memory::load_words(r.slot);
-            continue;
-          }
-          if (memory::cas_words(r.slot, cur, Words{cur.w0 | memory::kLocked, cur.w1})) {
-            ok = true;
-            break;
-          }
-        }
-        if (!ok) {
-          // Deleted or being rebuilt under us: let go of everything, start over.
-          if ((cur.w0 & memory::kFrozen) != 0) {
-            unlock_all(out, order, locked);
-            await_rebuild(shard_of(hashes[order[locked]]), r.table);
+  // The mutexes of the shards a decision inserts into, held in index order.
+  class ShardLocks {
+   public:
+    explicit ShardLocks(Impl& impl) : impl_(impl) {}
+    ~ShardLocks() { release(); }
+    ShardLocks(const ShardLocks&) = delete;
+    ShardLocks& operator=(const ShardLocks&) = delete;
+
+    void acquire(std::span<const std::size_t> shard_indexes) {
+      std::copy(shard_indexes.begin(), shard_indexes.end(), held_.begin());
+      count_ = shard_indexes.size();
+      std::sort(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count_));
+      count_ = static_cast<std::size_t>(std::unique(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count_)) -
+                                        held_.begin());
+      for (std::size_t i = 0; i < count_; ++i) impl_.shards[held_[i]].mu.lock();
+    }
+    void release() {
+      for (std::size_t i = count_; i > 0; --i) impl_.shards[held_[i - 1]].mu.unlock();
+      count_ = 0;
+    }
+    [[nodiscard]] bool holds_nothing() const { return count_ == 0; }
+    [[nodiscard]] bool holds(std::size_t shard_index) const {
+      return std::find(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count_), shard_index) !=
+             held_.begin() + static_cast<std::ptrdiff_t>(count_);
+    }
+
+   private:
+    Impl& impl_;
+    std::array<std::size_t, Store::kMaxChecks> held_{};
+    std::size_t count_ = 0;
+  };
+
+  std::size_t shard_index(KeyHash h) const noexcept {
+    return shard_bits == 0 ? 0 : static_cast<std::size_t>(h.value >> (64 - shard_bits));
+  }
+
+  // Finds every check's slot in its shard's current table; absent keys get a
+  // null slot. Replaces states whose algorithm differs from the check's.
+  void find_all(std::span<const Check> checks, std::span<const KeyHash> hashes, std::span<Resolved> out,
+                const ShardLocks& held) {
+    for (std::size_t k = 0; k < checks.size(); ++k) {
+      Shard& sh = shard_of(hashes[k]);
+      for (;;) {
+        Table* t = sh.table.load(std::memory_order_acquire);
+        const std::size_t i = t->find(hashes[k], checks[k].key);
+        out[k] = Resolved{};
+        out[k].table = t;
+        if (i == Table::kNotFound) break;
+        if (t->meta(i).algorithm != checks[k].spec->algorithm()) {
+          if (held.holds(shard_index(hashes[k]))) {
+            kill(sh, t, i);
           } else {
-            unlock_all(out, order, locked);
+            drop_mismatched(sh, t, i);
           }
-          retry = true;
-          break;
+          continue;
         }
-        r.held = cur;
+        out[k].slot = t->state(i);
+        break;
       }
-      if (!retry) return true;
     }
   }
 
-  static void unlock_all(std::span<Resolved> out, const std::array<std::size_t, Store::kMaxChecks>& order,
-                         std::size_t count) {
+  // Locks every found slot in address order. Returns false, holding nothing,
+  // if a slot was deleted or is being moved by a rebuild (then the caller
+  // starts over; a rebuild is waited out first).
+  bool lock_found(std::span<Resolved> res, std::span<const KeyHash> hashes, std::array<std::size_t, Store::kMaxChecks>& order,
+                  ShardLocks& held) {
+    const std::size_t n = res.size();
+    for (std::size_t k = 0; k < n; ++k) order[k] = k;
+    std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
+              [&](std::size_t a, std::size_t b) { return res[a].slot < res[b].slot; });
+    for (std::size_t locked = 0; locked < n; ++locked) {
+      Resolved& r = res[order[locked]];
+      if (r.slot == nullptr) continue;
+      Words cur = memory::load_words(r.slot);
+      unsigned spins = 0;
+      for (;;) {
+        if ((cur.w0 & (memory::kDead | memory::kFrozen)) != 0) {
+          unlock_found(res, order, locked);
+          held.release();
+          if ((cur.w0 & memory::kFrozen) != 0) await_rebuild(shard_of(hashes[order[locked]]), r.table);
+          return false;
+        }
+        if ((cur.w0 & memory::kLocked) != 0) {
+          cpu_relax(spins);
+          cur = memory::load_words(r.slot);
+          continue;
+        }
+        if (memory::cas_words(r.slot, cur, Words{cur.w0 | memory::kLocked, cur.w1})) break;
+      }
+      r.held = cur;
+    }
+    return true;
+  }
+
+  static void unlock_found(std::span<Resolved> res, const std::array<std::size_t, Store::kMaxChecks>& order,
+                           std::size_t count) {
     for (std::size_t m = 0; m < count; ++m) {
-      Resolved& r = out[order[m]];
+      Resolved& r = res[order[m]];
       if (r.slot == nullptr) continue;
       Words locked{r.held.w0 | memory::kLocked, r.held.w1};
       memory::cas_words(r.slot, locked, r.held);
     }
   }
 
+  // For a charging decision with absent keys: holds their shards' mutexes and
+  // makes room and capacity for them (marking them `prepared`). Returns 0, or
+  // the retry_after of a max_keys rejection (then `rejected` is the check's
+  // index). `held` must hold nothing on entry.
+  Micros prepare_inserts(std::span<const Check> checks, std::span<const KeyHash> hashes, std::span<const Resolved> res,
+                         Micros now, ShardLocks& held, std::array<bool, Store::kMaxChecks>& prepared,
+                         std::size_t& rejected) {
+    const std::size_t n = checks.size();
+    std::array<std::size_t, Store::kMaxChecks> shards_of_absent{};
+    std::size_t absent = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (res[k].slot == nullptr) shards_of_absent[absent++] = shard_index(hashes[k]);
+    }
+    held.acquire(std::span<const std::size_t>(shards_of_absent.data(), absent));
+    // Absent keys among the first `upto` checks that live in shard `s`.
+    const auto absent_in = [&](std::size_t s, std::size_t upto) {
+      std::size_t count = 0;
+      for (std::size_t j = 0; j < upto; ++j) {
+        if (res[j].slot == nullptr && shard_index(hashes[j]) == s) ++count;
+      }
+      return count;
+    };
+    for (std::size_t k = 0; k < n; ++k) {
+      if (res[k].slot != nullptr) continue;
+      const std::size_t s = shard_index(hashes[k]);
+      Shard& sh = shards[s];
+      Table* t = sh.table.load(std::memory_order_relaxed);
+      if (t->find(hashes[k], checks[k].key) != Table::kNotFound) continue;  // inserted meanwhile: found next round
+      if (const Micros retry = make_room(sh, t, now, absent_in(s, k), res); retry > 0) {
+        rejected = k;
+        return retry;
+      }
+      prepared[k] = true;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      // Idempotent: once a shard has room for all its new keys, later calls change nothing.
+      if (res[k].slot == nullptr) reserve_slots(shards[shard_index(hashes[k])], absent_in(shard_index(hashes[k]), n), now);
+    }
+    return 0;
+  }
+
   Decision decide_locked(std::span<const Check> checks, std::span<const KeyHash> hashes, std::int64_t cost,
                          Micros now, std::span<Decision> each) {
     const std::size_t n = checks.size();
-    std::array<Resolved, Store::kMaxChecks> resolved{};
-    Micros reject = 0;
-    std::size_t rejected = 0;
-    if (!lock_all(checks, hashes, cost, now, std::span(resolved.data(), n), reject, rejected)) {
-      const Decision d = overflow_decision(*checks[rejected].spec, reject);
-      std::fill(each.begin(), each.end(), d);
-      Decision out = d;
-      out.check_index = static_cast<std::uint32_t>(rejected);
-      return out;
+    std::array<Resolved, Store::kMaxChecks> storage{};
+    const std::span<Resolved> res(storage.data(), n);
+    std::array<std::size_t, Store::kMaxChecks> order{};
+    ShardLocks held(*this);
+    std::array<bool, Store::kMaxChecks> prepared{};  // absent keys with room made, under `held`
+    for (;;) {
+      find_all(checks, hashes, res, held);
+      if (cost > 0) {
+        bool unprepared = false;
+        for (std::size_t k = 0; k < n; ++k) unprepared = unprepared || (res[k].slot == nullptr && !prepared[k]);
+        if (unprepared) {
+          held.release();
+          prepared.fill(false);
+          std::size_t rejected = 0;
+          if (const Micros retry = prepare_inserts(checks, hashes, res, now, held, prepared, rejected); retry > 0) {
+            return overflow(checks, rejected, retry, each);
+          }
+          continue;  // find again under the mutexes: a rebuild may have moved slots
+        }
+      }
+      if (!lock_found(res, hashes, order, held)) {
+        prepared.fill(false);
+        continue;
+      }
+      decide_and_commit(checks, hashes, cost, now, each, res);
+      return combine(each.first(n));
     }
-    // Decide every check on its locked state.
+  }
+
+  static Decision overflow(std::span<const Check> checks, std::size_t rejected, Micros retry, std::span<Decision> each) {
+    const Decision d = overflow_decision(*checks[rejected].spec, retry);
+    std::fill(each.begin(), each.end(), d);
+    Decision out = d;
+    out.check_index = static_cast<std::uint32_t>(rejected);
+    return out;
+  }
+
+  // Decides every check on its locked (or fresh) state; if all admit and
+  // cost > 0, writes every new state and publishes the new keys (their
+  // shards' mutexes are held); unlocks everything either way.
+  void decide_and_commit(std::span<const Check> checks, std::span<const KeyHash> hashes, std::int64_t cost, Micros now,
+                         std::span<Decision> each, std::span<Resolved> res) {
+    const std::size_t n = checks.size();
     std::array<Words, Store::kMaxChecks> next{};
-    std::array<algo::sliding_log::State, 1> scratch_log{};  // a peek's absent sliding_log
+    algo::sliding_log::State scratch_log;  // an absent sliding_log's empty log
     for (std::size_t k = 0; k < n; ++k) {
       const LimitSpec& spec = *checks[k].spec;
-      Resolved& r = resolved[k];
+      const Resolved& r = res[k];
       if (spec.algorithm() == Algorithm::sliding_log) {
-        algo::sliding_log::State* log = r.slot != nullptr ? memory::log_of(r.held) : &scratch_log[0];
+        algo::sliding_log::State* log = r.slot != nullptr ? memory::log_of(r.held) : &scratch_log;
         if (r.slot == nullptr) log->clear();
         each[k] = algo::sliding_log::evaluate(spec, *log, now, cost);
-        next[k] = r.held;
-        each[k].check_index = static_cast<std::uint32_t>(k);
       } else {
-        const Words base = r.slot != nullptr ? r.held : fresh_words(spec, now);
-        const PackedStep s = step_packed(spec, base, now, cost);
-        each[k] = s.decision;
-        each[k].check_index = static_cast<std::uint32_t>(k);
-        next[k] = s.next;
+        const PackedStep step = step_packed(spec, r.slot != nullptr ? r.held : fresh_words(spec, now), now, cost);
+        each[k] = step.decision;
+        next[k] = step.next;
       }
+      each[k].check_index = static_cast<std::uint32_t>(k);
     }
-    const Decision combined = combine(each.first(n));
-    const bool commit = combined.allowed && cost > 0;
+    const bool commit = combine(each.first(n)).allowed && cost > 0;
     for (std::size_t k = 0; k < n; ++k) {
-      Resolved& r = resolved[k];
-      if (r.slot == nullptr) continue;
+      const LimitSpec& spec = *checks[k].spec;
+      Resolved& r = res[k];
+      if (r.slot == nullptr) {
+        if (!commit) continue;
+        Words initial = next[k];
+        if (spec.algorithm() == Algorithm::sliding_log) {
+          auto* log = new algo::sliding_log::State();
+          algo::sliding_log::commit(*log, now, cost);
+          initial = {memory::published(algo::sliding_log::expires_at(*log, spec.window())),
+                     static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(log))};
+        }
+        Shard& sh = shard_of(hashes[k]);
+        publish_new(sh, sh.table.load(std::memory_order_relaxed), hashes[k], checks[k].key, spec.algorithm(), initial);
+        continue;
+      }
       Words desired = r.held;
       if (commit) {
-        if (checks[k].spec->algorithm() == Algorithm::sliding_log) {
+        if (spec.algorithm() == Algorithm::sliding_log) {
           algo::sliding_log::State* log = memory::log_of(r.held);
           algo::sliding_log::commit(*log, now, cost);
-          desired.w0 = memory::published(algo::sliding_log::expires_at(*log, checks[k].spec->window()));
+          desired.w0 = memory::published(algo::sliding_log::expires_at(*log, spec.window()));
         } else {
           desired = next[k];
         }
@@ -573,7 +690,6 @@ struct MemoryStore::Impl {
       Words locked{r.held.w0 | memory::kLocked, r.held.w1};
       memory::cas_words(r.slot, locked, desired);  // we hold the lock: cannot fail
     }
-    return combined;
   }
 
   // --- Sweeper -------------------------------------------------------------
