@@ -17,10 +17,10 @@ Limiter::Limiter(LimitSpec spec, std::shared_ptr<Store> store, std::shared_ptr<c
 }
 
 Decision Limiter::try_acquire(std::string_view key, std::int64_t cost) {
-  return store_->decide_one(Check{&spec_, key}, cost, clock_->now());
+  return store_->decide_one_now(Check{&spec_, key}, cost, *clock_);
 }
 
-Decision Limiter::peek(std::string_view key) { return store_->decide_one(Check{&spec_, key}, 0, clock_->now()); }
+Decision Limiter::peek(std::string_view key) { return store_->decide_one_now(Check{&spec_, key}, 0, *clock_); }
 
 void Limiter::reset(std::string_view key) {
   const Check check{&spec_, key};

@@ -54,6 +54,7 @@ class MemoryStore final : public Store {
 
   Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                   std::span<Decision> each = {}) override;
+  Decision decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) override;
   void reset(std::span<const Check> checks) override;
   [[nodiscard]] StoreStats stats() const override;
 

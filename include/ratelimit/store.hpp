@@ -73,6 +73,13 @@ class Store {
   Decision decide_one(const Check& check, std::int64_t cost, Micros now) {
     return decide(std::span<const Check>(&check, 1), cost, now);
   }
+  /// One check at `clock.now()`, read as late as the store can: a store may
+  /// first start fetching the key's state (MemoryStore prefetches its slot,
+  /// so the clock read and the memory access overlap). Same decision as
+  /// `decide_one(check, cost, clock.now())`.
+  virtual Decision decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) {
+    return decide_one(check, cost, clock.now());
+  }
   /// The decision fields without changing anything (cost 0).
   Decision peek(std::span<const Check> checks, Micros now, std::span<Decision> each = {}) {
     return decide(checks, 0, now, each);

@@ -168,6 +168,32 @@ TEST(MemoryStore, SweeperThreadDropsExpiredKeys) {
 
 // The lock-free store against the one-mutex oracle, over random operations
 // on few keys (so states are revisited, rebuilt and reset often).
+// decide_one_now (the Limiter's path: prefetch, then read the clock) decides
+// exactly as decide_one at the clock's instant, errors included.
+TEST(MemoryStore, DecideOneNowMatchesDecideOne) {
+  const std::vector<LimitSpec> specs{
+      LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),
+      LimitSpec(Algorithm::leaky_bucket, 4, 80'000, 4, LeakyMode::shape),
+      LimitSpec(Algorithm::fixed_window, 6, 70'000), LimitSpec(Algorithm::sliding_window, 9, 90'000),
+      LimitSpec(Algorithm::sliding_log, 5, 60'000)};
+  MemoryStore a;
+  MemoryStore b;
+  ManualClock clock(kT0);
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 5'000; ++step) {
+    clock.advance(static_cast<Micros>(rng() % 30'000));
+    const std::string key = "k" + std::to_string(rng() % 12);
+    const Check c{&specs[rng() % specs.size()], key};
+    const std::int64_t cost = static_cast<std::int64_t>(rng() % 4);
+    ASSERT_EQ(a.decide_one_now(c, cost, clock), b.decide_one(c, cost, clock.now())) << "step " << step;
+  }
+  EXPECT_THROW((void)a.decide_one_now({&specs[0], ""}, 1, clock), InvalidRequest);
+  EXPECT_THROW((void)a.decide_one_now({&specs[0], "k"}, -1, clock), InvalidRequest);
+  EXPECT_THROW((void)a.decide_one_now({nullptr, "k"}, 1, clock), InvalidRequest);
+  EXPECT_THROW((void)a.decide_one_now({&specs[0], std::string(Store::kMaxKeyLength + 1, 'x')}, 1, clock),
+               InvalidRequest);
+}
+
 // Regression: multi-check decisions used to insert their new keys before
 // deciding, and their own inserts' sweeps and rebuilds could drop those new
 // (already expired) states, so the decision inserted them again, forever.

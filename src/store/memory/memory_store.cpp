@@ -805,6 +805,21 @@ Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, M
   return impl_->decide_locked(checks, std::span<const KeyHash>(hashes.data(), n), cost, now, out);
 }
 
+Decision MemoryStore::decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) {
+  if (check.spec == nullptr || check.spec->algorithm() == Algorithm::sliding_log || check.key.empty() ||
+      check.key.size() > kMaxKeyLength) {
+    return decide_one(check, cost, clock.now());  // the general path, with its checks and errors
+  }
+  EpochDomain::Guard guard;
+  const KeyHash h = hash_key(impl_->seed, check.key);
+  // Start the (likely) cache misses on the key's slot, then read the clock
+  // while they are in flight: on a large store the two costs overlap.
+  impl_->shard_of(h).table.load(std::memory_order_acquire)->prefetch(h);
+  const Micros now = clock.now();
+  validate(std::span<const Check>(&check, 1), cost, now, {});
+  return impl_->decide_single(check, h, cost, now);
+}
+
 void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, Micros now,
                               std::span<Decision> out) {
   if (out.size() != checks.size()) {
