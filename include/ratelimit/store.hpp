@@ -28,10 +28,11 @@ class InvalidRequest : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-/// Counters a store keeps about itself. Monotonic except `keys`.
+/// Counters a store keeps about itself. Monotonic except `keys`. (Decisions
+/// are counted by the caller: a shared per-store counter would be a cache
+/// line every thread writes, and cost a hot key its scaling across cores.)
 struct StoreStats {
   std::uint64_t keys = 0;            ///< states currently held
-  std::uint64_t decisions = 0;       ///< decide() calls answered
   std::uint64_t expired_dropped = 0; ///< states dropped because they had expired
   std::uint64_t overflow = 0;        ///< new keys met with the store full (see OverflowPolicy)
   std::uint64_t evicted = 0;         ///< live states evicted to make room
