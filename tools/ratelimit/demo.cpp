@@ -71,48 +71,53 @@ bool expect_remaining(std::string_view example, std::string_view when, std::int6
   return false;
 }
 
+// One of the guides' examples: a burst of requests, a pause, one more
+// request, and the `remaining` the guides promise after each part.
+struct Example {
+  std::string_view name;     // "a", "b"
+  std::string_view title;    // what the limit is
+  LimitSpec spec;
+  std::string_view key;      // prefixes keep the examples' states apart
+  int burst;                 // quick requests at the start
+  std::int64_t after_burst;  // remaining promised after them
+  Micros pause;              // then this long
+  std::int64_t after_pause;  // remaining promised after one more request
+  std::string_view why;      // the guides' arithmetic
+};
+
+// Runs one example on `clock`; returns whether the library kept its numbers.
+bool run_example(const Example& e, const std::shared_ptr<ManualClock>& clock, const std::shared_ptr<Store>& store) {
+  Limiter limiter(e.spec, store, clock);
+  std::cout << "\n(" << e.name << ") " << e.title << "\n    " << e.burst << " quick requests, then one more "
+            << e.pause / kMicrosPerSecond << " s later.\n";
+  print_columns();
+  const Micros origin = clock->now();
+  bool all_allowed = true;
+  const Decision burst = request(limiter, origin, e.key, e.burst, all_allowed);
+  bool ok = expect_remaining(e.name, "after the quick requests", e.after_burst, burst, all_allowed);
+  clock->advance(e.pause);
+  const Decision later = request(limiter, origin, e.key, 1, all_allowed);
+  ok = expect_remaining(e.name, "after the pause", e.after_pause, later, all_allowed) && ok;
+  std::cout << "    " << e.why << '\n';
+  return ok;
+}
+
 }  // namespace
 
 int run_demo() {
   auto clock = std::make_shared<ManualClock>(kStart);
   auto store = std::make_shared<MemoryStore>();
-  bool ok = true;
-
   std::cout << "ratelimit demo: the guides' token bucket examples on a manual clock (no waiting).\n";
-
-  // (a) The quick-start limit: 100 requests per minute, bursts of up to 100.
-  {
-    Limiter limiter(LimitSpec(Algorithm::token_bucket, 100, kMicrosPerMinute), store, clock);
-    const std::string_view key = "api:alice";  // prefixes keep the two limiters' states apart
-    std::cout << "\n(a) token_bucket, 100 per minute: 100 tokens, refilling 100 per minute.\n"
-                 "    10 quick requests, then one more 5 s later.\n";
-    print_columns();
-    const Micros origin = clock->now();
-    bool all_allowed = true;
-    const Decision burst = request(limiter, origin, key, 10, all_allowed);
-    ok = expect_remaining("a", "after 10 requests", 90, burst, all_allowed) && ok;
-    clock->advance(5 * kMicrosPerSecond);
-    const Decision later = request(limiter, origin, key, 1, all_allowed);
-    ok = expect_remaining("a", "5 s later", 97, later, all_allowed) && ok;
-    std::cout << "    5 s refill 5 x 100/60 = 8.33 tokens: 98.33, so 98 whole tokens; minus 1 = 97.\n";
-  }
-
-  // (b) A small bucket: 10 tokens, one new token per second.
-  {
-    Limiter limiter(LimitSpec(Algorithm::token_bucket, 1, kMicrosPerSecond, 10), store, clock);
-    const std::string_view key = "upload:bob";
-    std::cout << "\n(b) token_bucket, 1 per second, burst 10: 10 tokens, refilling 1 per second.\n"
-                 "    5 quick requests, then one more 3 s later.\n";
-    print_columns();
-    const Micros origin = clock->now();
-    bool all_allowed = true;
-    const Decision burst = request(limiter, origin, key, 5, all_allowed);
-    ok = expect_remaining("b", "after 5 requests", 5, burst, all_allowed) && ok;
-    clock->advance(3 * kMicrosPerSecond);
-    const Decision later = request(limiter, origin, key, 1, all_allowed);
-    ok = expect_remaining("b", "3 s later", 7, later, all_allowed) && ok;
-    std::cout << "    3 s refill 3 tokens: 5 + 3 = 8; minus 1 = 7.\n";
-  }
+  const Example examples[] = {
+      {"a", "token_bucket, 100 per minute: 100 tokens, refilling 100 per minute.",
+       LimitSpec(Algorithm::token_bucket, 100, kMicrosPerMinute), "api:alice", 10, 90, 5 * kMicrosPerSecond, 97,
+       "5 s refill 5 x 100/60 = 8.33 tokens: 90 + 8.33 = 98.33; minus 1 = 97.33, so 97 whole tokens."},
+      {"b", "token_bucket, 1 per second, burst 10: 10 tokens, refilling 1 per second.",
+       LimitSpec(Algorithm::token_bucket, 1, kMicrosPerSecond, 10), "upload:bob", 5, 5, 3 * kMicrosPerSecond, 7,
+       "3 s refill 3 tokens: 5 + 3 = 8; minus 1 = 7."},
+  };
+  bool ok = true;
+  for (const Example& e : examples) ok = run_example(e, clock, store) && ok;
 
   if (!ok) {
     std::cerr << "ratelimit demo: the library disagrees with the guides (see above)\n";
