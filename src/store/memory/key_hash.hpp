@@ -20,7 +20,9 @@ namespace ratelimit::memory {
 /// Where a key hashes: which shard (top bits), which tag, which home slot (low bits).
 struct KeyHash {
   std::uint64_t value;
-  [[nodiscard]] std::uint32_t tag() const noexcept { return static_cast<std::uint32_t>(value >> 20); }
+  [[nodiscard]] std::uint32_t tag() const noexcept {
+    return static_cast<std::uint32_t>(value >> 20);
+  }
   [[nodiscard]] std::uint32_t low() const noexcept { return static_cast<std::uint32_t>(value); }
 };
 
@@ -71,7 +73,9 @@ inline constexpr std::uint64_t kMul2 = 0x8ebc6af09c88c6e3ULL;
     a = read4(p);
     b = read4(p + n - 4);
   } else if (n > 0) {
-    const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+    const auto byte = [&](std::size_t i) {
+      return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i]));
+    };
     a = (byte(0) << 16) | (byte(n >> 1) << 8) | byte(n - 1);
   }
   h = fold_multiply(a ^ kMul1, b ^ h);
