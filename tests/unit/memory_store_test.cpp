@@ -166,16 +166,19 @@ TEST(MemoryStore, SweeperThreadDropsExpiredKeys) {
   EXPECT_EQ(store.stats().keys, 0u);
 }
 
-// The lock-free store against the one-mutex oracle, over random operations
-// on few keys (so states are revisited, rebuilt and reset often).
+// Small limits of every algorithm (shaping leaky bucket included), so
+// random sequences hit both admissions and denials.
+std::vector<LimitSpec> small_limits_of_every_algorithm() {
+  return {LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),
+          LimitSpec(Algorithm::leaky_bucket, 4, 80'000, 4, LeakyMode::shape),
+          LimitSpec(Algorithm::fixed_window, 6, 70'000), LimitSpec(Algorithm::sliding_window, 9, 90'000),
+          LimitSpec(Algorithm::sliding_log, 5, 60'000)};
+}
+
 // decide_one_now (the Limiter's path: prefetch, then read the clock) decides
 // exactly as decide_one at the clock's instant, errors included.
 TEST(MemoryStore, DecideOneNowMatchesDecideOne) {
-  const std::vector<LimitSpec> specs{
-      LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),
-      LimitSpec(Algorithm::leaky_bucket, 4, 80'000, 4, LeakyMode::shape),
-      LimitSpec(Algorithm::fixed_window, 6, 70'000), LimitSpec(Algorithm::sliding_window, 9, 90'000),
-      LimitSpec(Algorithm::sliding_log, 5, 60'000)};
+  const std::vector<LimitSpec> specs = small_limits_of_every_algorithm();
   MemoryStore a;
   MemoryStore b;
   ManualClock clock(kT0);
@@ -227,12 +230,10 @@ TEST(MemoryStore, MultiCheckDecisionsOnNewKeysAlwaysFinish) {
   }
 }
 
+// The lock-free store against the one-mutex oracle, over random operations
+// on few keys (so states are revisited, rebuilt and reset often).
 TEST(MemoryStore, AgreesWithReferenceStoreOnRandomOperations) {
-  const std::vector<LimitSpec> specs{
-      LimitSpec(Algorithm::token_bucket, 5, 100'000, 7), LimitSpec(Algorithm::gcra, 3, 50'000),
-      LimitSpec(Algorithm::leaky_bucket, 4, 80'000, 4, LeakyMode::shape),
-      LimitSpec(Algorithm::fixed_window, 6, 70'000), LimitSpec(Algorithm::sliding_window, 9, 90'000),
-      LimitSpec(Algorithm::sliding_log, 5, 60'000)};
+  const std::vector<LimitSpec> specs = small_limits_of_every_algorithm();
   std::mt19937_64 rng(42);
   MemoryStore store({.shards = 2});
   testing::ReferenceStore ref;
