@@ -22,7 +22,8 @@ namespace ratelimit::prop {
 namespace {
 
 std::string where(std::size_t i, Micros now, std::int64_t cost) {
-  return "after request #" + std::to_string(i) + " at " + std::to_string(now) + " cost " + std::to_string(cost);
+  return "after request #" + std::to_string(i) + " at " + std::to_string(now) + " cost " +
+         std::to_string(cost);
 }
 
 struct Case {
@@ -30,6 +31,17 @@ struct Case {
   Micros start = 0;
   std::vector<Req> reqs;
 };
+
+// Replays the case's requests through `runner`, calling
+// check(index, now, cost, decision) after each.
+template <class Check>
+void replay(const Case& c, Runner& runner, Check&& check) {
+  Micros now = c.start;
+  for (std::size_t i = 0; i < c.reqs.size(); ++i) {
+    now += c.reqs[i].advance;
+    check(i, now, c.reqs[i].cost, runner.step(now, c.reqs[i].cost));
+  }
+}
 
 Case gen_case() {
   Case c;
@@ -42,13 +54,9 @@ Case gen_case() {
 RC_GTEST_PROP(Durations, RetryAfterIsTheLeastWait, ()) {
   const Case c = gen_case();
   Runner runner(c.p.make());
-  Micros now = c.start;
   std::size_t checked = 0;
-  for (std::size_t i = 0; i < c.reqs.size(); ++i) {
-    now += c.reqs[i].advance;
-    const std::int64_t cost = c.reqs[i].cost;
-    const Decision d = runner.step(now, cost);
-    if (d.allowed || d.retry_after == kInfinite) continue;
+  replay(c, runner, [&](std::size_t i, Micros now, std::int64_t cost, const Decision& d) {
+    if (d.allowed || d.retry_after == kInfinite) return;
     ++checked;
     const Decision later = runner.probe(now + d.retry_after + 1, cost);
     if (!later.allowed) {
@@ -62,18 +70,14 @@ RC_GTEST_PROP(Durations, RetryAfterIsTheLeastWait, ()) {
                 " but the same request at now + retry_after - 2 is admitted: " + show(early));
       }
     }
-  }
+  });
   RC_CLASSIFY(checked > 0, "some denials");
 }
 
 RC_GTEST_PROP(Durations, RemainingIsWhatCanStillBeAdmitted, ()) {
   const Case c = gen_case();
   Runner runner(c.p.make());
-  Micros now = c.start;
-  for (std::size_t i = 0; i < c.reqs.size(); ++i) {
-    now += c.reqs[i].advance;
-    const std::int64_t cost = c.reqs[i].cost;
-    const Decision d = runner.step(now, cost);
+  replay(c, runner, [&](std::size_t i, Micros now, std::int64_t cost, const Decision& d) {
     if (d.remaining > 0) {
       const Decision all = runner.probe(now, d.remaining);
       if (!all.allowed) {
@@ -86,55 +90,52 @@ RC_GTEST_PROP(Durations, RemainingIsWhatCanStillBeAdmitted, ()) {
       RC_FAIL(where(i, now, cost) + ": remaining " + std::to_string(d.remaining) +
               " but a request of remaining + 1 at once is admitted: " + show(more));
     }
-  }
+  });
 }
 
 RC_GTEST_PROP(Durations, AfterResetAfterTheKeyIsNew, ()) {
   const Case c = gen_case();
   Runner runner(c.p.make());
-  Micros now = c.start;
-  for (std::size_t i = 0; i < c.reqs.size(); ++i) {
-    now += c.reqs[i].advance;
-    const std::int64_t cost = c.reqs[i].cost;
-    const Decision d = runner.step(now, cost);
+  replay(c, runner, [&](std::size_t i, Micros now, std::int64_t cost, const Decision& d) {
     const Micros then = now + d.reset_after + 1;
-    for (const std::int64_t k : {std::int64_t{0}, std::int64_t{1}, c.p.capacity(), c.p.capacity() + 1}) {
+    for (const std::int64_t k :
+         {std::int64_t{0}, std::int64_t{1}, c.p.capacity(), c.p.capacity() + 1}) {
       const Decision kept = runner.probe(then, k);
       const Decision fresh = runner.probe_fresh(then, k);
       if (!(kept == fresh)) {
-        RC_FAIL(where(i, now, cost) + " [" + show(d) + "]: at now + reset_after + 1, cost " + std::to_string(k) +
-                ": state decides " + show(kept) + ", a new key " + show(fresh));
+        RC_FAIL(where(i, now, cost) + " [" + show(d) + "]: at now + reset_after + 1, cost " +
+                std::to_string(k) + ": state decides " + show(kept) + ", a new key " + show(fresh));
       }
     }
-  }
+  });
 }
 
 void check_expired_state_equals_new_key(Commit commit) {
   const Case c = gen_case();
   Runner runner(c.p.make(), commit);
-  Micros now = c.start;
-  for (std::size_t i = 0; i < c.reqs.size(); ++i) {
-    now += c.reqs[i].advance;
-    const std::int64_t cost = c.reqs[i].cost;
-    (void)runner.step(now, cost);
-    if (!runner.has_state()) continue;
+  replay(c, runner, [&](std::size_t i, Micros now, std::int64_t cost, const Decision&) {
+    if (!runner.has_state()) return;
     // Already expired (expires_at <= now): a store may drop it right now.
     const Micros expires = std::max(runner.expires_at(), now);
     for (const Micros then : {expires, expires + 1}) {
-      for (const std::int64_t k : {std::int64_t{0}, std::int64_t{1}, c.p.capacity(), c.p.capacity() + 1}) {
+      for (const std::int64_t k :
+           {std::int64_t{0}, std::int64_t{1}, c.p.capacity(), c.p.capacity() + 1}) {
         const Decision kept = runner.probe(then, k);
         const Decision fresh = runner.probe_fresh(then, k);
         if (!(kept == fresh)) {
-          RC_FAIL(where(i, now, cost) + ": at max(now, expires_at(state)) = " + std::to_string(expires) + " (+" +
-                  std::to_string(then - expires) + "), cost " + std::to_string(k) + ": state decides " +
-                  show(kept) + ", a new key " + show(fresh));
+          RC_FAIL(where(i, now, cost) +
+                  ": at max(now, expires_at(state)) = " + std::to_string(expires) + " (+" +
+                  std::to_string(then - expires) + "), cost " + std::to_string(k) +
+                  ": state decides " + show(kept) + ", a new key " + show(fresh));
         }
       }
     }
-  }
+  });
 }
 
-RC_GTEST_PROP(Durations, ExpiredStateEqualsNewKey, ()) { check_expired_state_equals_new_key(Commit::admitted); }
+RC_GTEST_PROP(Durations, ExpiredStateEqualsNewKey, ()) {
+  check_expired_state_equals_new_key(Commit::admitted);
+}
 
 // Also for states a store kept from a peek or denial (a refill it may store).
 RC_GTEST_PROP(Durations, ExpiredStateEqualsNewKeyStoringEveryReturnedState, ()) {
