@@ -34,8 +34,8 @@ struct Case {
 
 // Replays the case's requests through `runner`, calling
 // check(index, now, cost, decision) after each.
-template <class Check>
-void replay(const Case& c, Runner& runner, Check&& check) {
+template <class Fn>
+void replay(const Case& c, Runner& runner, Fn&& check) {
   Micros now = c.start;
   for (std::size_t i = 0; i < c.reqs.size(); ++i) {
     now += c.reqs[i].advance;
