@@ -8,10 +8,16 @@
 
 namespace ratelimit {
 
-
 namespace {
 
-void validate(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
+void validate_instant(Micros now) {
+  if (now < 0 || now > kMaxInstant) {
+    throw InvalidRequest("instant " + std::to_string(now) + " µs is outside 0 .. 2^53 µs since the epoch");
+  }
+}
+
+// Everything about a request but its instant (see validate_instant).
+void validate(std::span<const Check> checks, std::int64_t cost, std::span<Decision> each) {
   if (checks.empty()) throw InvalidRequest("a decision needs at least one check");
   if (checks.size() > Store::kMaxChecks) {
     throw InvalidRequest("a decision has " + std::to_string(checks.size()) + " checks; at most " +
@@ -24,9 +30,6 @@ void validate(std::span<const Check> checks, std::int64_t cost, Micros now, std:
   if (cost < 0) throw InvalidRequest("cost must be 0 (peek) or positive, got " + std::to_string(cost));
   if (cost > LimitSpec::kMaxLimit) {
     throw InvalidRequest("cost " + std::to_string(cost) + " exceeds the maximum " + std::to_string(LimitSpec::kMaxLimit));
-  }
-  if (now < 0 || now > kMaxInstant) {
-    throw InvalidRequest("instant " + std::to_string(now) + " µs is outside 0 .. 2^53 µs since the epoch");
   }
   for (std::size_t i = 0; i < checks.size(); ++i) {
     const Check& c = checks[i];
@@ -52,7 +55,8 @@ MemoryStore::~MemoryStore() = default;
 
 Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                              std::span<Decision> each) {
-  validate(checks, cost, now, each);
+  validate_instant(now);
+  validate(checks, cost, each);
   EpochDomain::Guard guard;
   const std::size_t n = checks.size();
   if (n == 1 && checks[0].spec->algorithm() != Algorithm::sliding_log) {
@@ -68,17 +72,15 @@ Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, M
 }
 
 Decision MemoryStore::decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) {
-  if (check.spec == nullptr || check.spec->algorithm() == Algorithm::sliding_log || check.key.empty() ||
-      check.key.size() > kMaxKeyLength) {
-    return decide_one(check, cost, clock.now());  // the general path, with its checks and errors
-  }
+  validate(std::span<const Check>(&check, 1), cost, {});
+  if (check.spec->algorithm() == Algorithm::sliding_log) return decide_one(check, cost, clock.now());
   EpochDomain::Guard guard;
   const KeyHash h = hash_key(impl_->seed, check.key);
   // Start the (likely) cache misses on the key's slot, then read the clock
   // while they are in flight: on a large store the two costs overlap.
   impl_->shard_of(h).table.load(std::memory_order_acquire)->prefetch(h);
   const Micros now = clock.now();
-  validate(std::span<const Check>(&check, 1), cost, now, {});
+  validate_instant(now);
   return impl_->decide_single(check, h, cost, now);
 }
 
@@ -87,7 +89,8 @@ void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, 
   if (out.size() != checks.size()) {
     throw InvalidRequest("decide_many: `out` must hold one decision per check");
   }
-  for (std::size_t i = 0; i < checks.size(); ++i) validate(checks.subspan(i, 1), cost, now, {});
+  validate_instant(now);
+  for (std::size_t i = 0; i < checks.size(); ++i) validate(checks.subspan(i, 1), cost, {});
   EpochDomain::Guard guard;
   constexpr std::size_t kAhead = 8;
   constexpr std::size_t kChunk = 64;
