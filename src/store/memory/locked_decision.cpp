@@ -29,9 +29,9 @@ void MemoryStore::Impl::find_all(std::span<const Check> checks, std::span<const 
 }
 
 bool MemoryStore::Impl::lock_found(std::span<Resolved> res, std::span<const KeyHash> hashes,
-                                   std::array<std::size_t, Store::kMaxChecks>& order,
                                    ShardLocks& held) {
   const std::size_t n = res.size();
+  std::array<std::size_t, Store::kMaxChecks> order{};
   for (std::size_t k = 0; k < n; ++k) order[k] = k;
   std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
             [&](std::size_t a, std::size_t b) { return res[a].slot < res[b].slot; });
@@ -119,7 +119,6 @@ Decision MemoryStore::Impl::decide_locked(std::span<const Check> checks,
   const std::size_t n = checks.size();
   std::array<Resolved, Store::kMaxChecks> storage{};
   const std::span<Resolved> res(storage.data(), n);
-  std::array<std::size_t, Store::kMaxChecks> order{};
   ShardLocks held(*this);
   std::array<bool, Store::kMaxChecks> prepared{};  // absent keys with room made, under `held`
   for (;;) {
@@ -140,7 +139,7 @@ Decision MemoryStore::Impl::decide_locked(std::span<const Check> checks,
         continue;  // find again under the mutexes: a rebuild may have moved slots
       }
     }
-    if (!lock_found(res, hashes, order, held)) {
+    if (!lock_found(res, hashes, held)) {
       prepared.fill(false);
       continue;
     }

@@ -295,7 +295,6 @@ struct MemoryStore::Impl {
       for (std::size_t i = count_; i > 0; --i) impl_.shards[held_[i - 1]].mu.unlock();
       count_ = 0;
     }
-    [[nodiscard]] bool holds_nothing() const { return count_ == 0; }
     [[nodiscard]] bool holds(std::size_t shard_index) const {
       return std::find(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count_),
                        shard_index) != held_.begin() + static_cast<std::ptrdiff_t>(count_);
@@ -315,8 +314,7 @@ struct MemoryStore::Impl {
   // Locks every found slot in address order. Returns false, holding nothing,
   // if a slot was deleted or is being moved by a rebuild (then the caller
   // starts over; a rebuild is waited out first).
-  bool lock_found(std::span<Resolved> res, std::span<const KeyHash> hashes,
-                  std::array<std::size_t, Store::kMaxChecks>& order, ShardLocks& held);
+  bool lock_found(std::span<Resolved> res, std::span<const KeyHash> hashes, ShardLocks& held);
 
   static void unlock_found(std::span<Resolved> res,
                            const std::array<std::size_t, Store::kMaxChecks>& order,
