@@ -367,9 +367,10 @@ void BM_Store_UniformKeys_1M_Batch(benchmark::State& state) {
 }
 BENCHMARK(BM_Store_UniformKeys_1M_Batch)->Threads(1)->Threads(2)->UseRealTime();
 
-/// One check per decision: the per-second limit alone, on the store that
-/// also holds the per-minute and per-hour states (same keys as ThreeLimits).
-void BM_Store_OneLimit(benchmark::State& state) {
+/// Decisions on the multi-limit store, each over the checks that
+/// `make_checks(env, keys)` returns for the drawn identifier.
+template <class MakeChecks>
+void run_multi_env(benchmark::State& state, MakeChecks&& make_checks) {
   MultiEnv& env = multi_env();
   const auto& d = draws();
   const Clock& clock = SystemClock::instance();
@@ -380,32 +381,28 @@ void BM_Store_OneLimit(benchmark::State& state) {
   for (auto _ : state) {
     keys.set(d[pos & kDrawMask]);
     ++pos;
-    const std::array<Check, 1> checks{Check{&env.per_second, keys[0]}};
+    const auto checks = make_checks(env, keys);
     admitted += env.store->decide(checks, 1, clock.now()).allowed ? 1U : 0U;
   }
   report(state, static_cast<std::uint64_t>(state.iterations()), admitted);
   dropped.report(state, static_cast<std::uint64_t>(state.iterations()));
 }
+
+/// One check per decision: the per-second limit alone, on the store that
+/// also holds the per-minute and per-hour states (same keys as ThreeLimits).
+void BM_Store_OneLimit(benchmark::State& state) {
+  run_multi_env(state, [](const MultiEnv& env, const PrefixedKeys& keys) {
+    return std::array<Check, 1>{Check{&env.per_second, keys[0]}};
+  });
+}
 BENCHMARK(BM_Store_OneLimit)->UseRealTime();
 
 /// One atomic decision over three checks: per-second, per-minute, per-hour.
 void BM_Store_ThreeLimits(benchmark::State& state) {
-  MultiEnv& env = multi_env();
-  const auto& d = draws();
-  const Clock& clock = SystemClock::instance();
-  PrefixedKeys keys;
-  const DroppedCounter dropped(state, *env.store);
-  std::size_t pos = start_position(state);
-  std::uint64_t admitted = 0;
-  for (auto _ : state) {
-    keys.set(d[pos & kDrawMask]);
-    ++pos;
-    const std::array<Check, 3> checks{Check{&env.per_second, keys[0]}, Check{&env.per_minute, keys[1]},
-                                      Check{&env.per_hour, keys[2]}};
-    admitted += env.store->decide(checks, 1, clock.now()).allowed ? 1U : 0U;
-  }
-  report(state, static_cast<std::uint64_t>(state.iterations()), admitted);
-  dropped.report(state, static_cast<std::uint64_t>(state.iterations()));
+  run_multi_env(state, [](const MultiEnv& env, const PrefixedKeys& keys) {
+    return std::array<Check, 3>{Check{&env.per_second, keys[0]}, Check{&env.per_minute, keys[1]},
+                                Check{&env.per_hour, keys[2]}};
+  });
 }
 BENCHMARK(BM_Store_ThreeLimits)->UseRealTime();
 
