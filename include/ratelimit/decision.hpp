@@ -27,6 +27,9 @@ struct [[nodiscard]] Decision {
   Micros delay = 0;
   /// In a multi-check decision: index of the check that supplied the fields above.
   std::uint32_t check_index = 0;
+  /// True when the store could not be reached and the decision came from the
+  /// configured failure mode (fail open, fail closed, or a local fallback).
+  bool degraded = false;
 
   /// True when the request can never be admitted under this limit.
   [[nodiscard]] bool never_admissible() const noexcept { return retry_after == kInfinite; }
@@ -38,7 +41,7 @@ struct [[nodiscard]] Decision {
 /// admits, the one with the smallest `remaining` (ties: longest
 /// `reset_after`) supplies the fields; otherwise, among the denying limits,
 /// the one with the largest `retry_after`. `delay` is the largest delay of all
-/// limits (a caller must wait for every shaping queue). `each` must not be empty.
+/// limits (a caller must wait for every shaping queue). `each` must not be empty. `degraded` is true when any is.
 [[nodiscard]] Decision combine(std::span<const Decision> each) noexcept;
 
 }  // namespace ratelimit

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "ratelimit/decision.hpp"
@@ -26,6 +28,19 @@ struct Check {
 class InvalidRequest : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+/// The store's backend (Redis) could not be reached or did not answer in
+/// time. Nothing was decided; whether the request may proceed is the
+/// caller's failure policy (see GuardedStore).
+class StoreUnavailable : public std::runtime_error {
+ public:
+  enum class Kind : std::uint8_t { connection, timeout, reply };
+  StoreUnavailable(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  [[nodiscard]] Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
 };
 
 /// Counters a store keeps about itself. Monotonic except `keys`. (Decisions

@@ -11,7 +11,7 @@ int run_demo();
 
 struct ConformanceOptions {
   std::string dir;               ///< directory holding *.json vectors
-  std::string store = "memory";  ///< "memory" (the Redis store adds redis://HOST:PORT)
+  std::string store = "memory";  ///< "memory" or a Redis URL (redis://HOST:PORT...)
   bool verbose = false;          ///< print every step, not only failures
 };
 /// `ratelimit conformance DIR [--store memory]`: 0 when every step passes.

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   ConformanceOptions conformance;
   auto* conf = app.add_subcommand("conformance", "Run the algorithm test vectors (*.json) in DIR against a store");
   conf->add_option("dir", conformance.dir, "Directory of conformance vectors")->required()->check(CLI::ExistingDirectory);
-  conf->add_option("--store", conformance.store, "Store to test: memory")->capture_default_str();
+  conf->add_option("--store", conformance.store, "Store to test: memory, or redis://HOST:PORT (client time mode; keys deleted after)")->capture_default_str();
   conf->add_flag("-v,--verbose", conformance.verbose, "Print every step");
 
   BenchOptions bench;

@@ -4,51 +4,11 @@
 
 #include <string>
 
+#include "core/request_validation.hpp"
 #include "store/memory/store_impl.hpp"
 
 namespace ratelimit {
 
-namespace {
-
-void validate_instant(Micros now) {
-  if (now < 0 || now > kMaxInstant) {
-    throw InvalidRequest("instant " + std::to_string(now) + " µs is outside 0 .. 2^53 µs since the epoch");
-  }
-}
-
-// Everything about a request but its instant (see validate_instant).
-void validate(std::span<const Check> checks, std::int64_t cost, std::span<Decision> each) {
-  if (checks.empty()) throw InvalidRequest("a decision needs at least one check");
-  if (checks.size() > Store::kMaxChecks) {
-    throw InvalidRequest("a decision has " + std::to_string(checks.size()) + " checks; at most " +
-                         std::to_string(Store::kMaxChecks) + " are allowed");
-  }
-  if (!each.empty() && each.size() != checks.size()) {
-    throw InvalidRequest("`each` must hold one decision per check (" + std::to_string(checks.size()) + "), got " +
-                         std::to_string(each.size()));
-  }
-  if (cost < 0) throw InvalidRequest("cost must be 0 (peek) or positive, got " + std::to_string(cost));
-  if (cost > LimitSpec::kMaxLimit) {
-    throw InvalidRequest("cost " + std::to_string(cost) + " exceeds the maximum " + std::to_string(LimitSpec::kMaxLimit));
-  }
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    const Check& c = checks[i];
-    if (c.spec == nullptr) throw InvalidRequest("check " + std::to_string(i) + " has no limit spec");
-    if (c.key.empty()) throw InvalidRequest("check " + std::to_string(i) + " has an empty key");
-    if (c.key.size() > Store::kMaxKeyLength) {
-      throw InvalidRequest("check " + std::to_string(i) + " key is " + std::to_string(c.key.size()) +
-                           " bytes; at most " + std::to_string(Store::kMaxKeyLength) + " are allowed");
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (checks[j].key == c.key) {
-        throw InvalidRequest("checks " + std::to_string(j) + " and " + std::to_string(i) + " use the same key '" +
-                             std::string(c.key) + "'; each state may appear once per decision");
-      }
-    }
-  }
-}
-
-}  // namespace
 
 MemoryStore::MemoryStore(MemoryStoreOptions options) : impl_(std::make_unique<Impl>(options)) {}
 MemoryStore::~MemoryStore() = default;
@@ -56,7 +16,7 @@ MemoryStore::~MemoryStore() = default;
 Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                              std::span<Decision> each) {
   validate_instant(now);
-  validate(checks, cost, each);
+  validate_request(checks, cost, each);
   EpochDomain::Guard guard;
   const std::size_t n = checks.size();
   if (n == 1 && checks[0].spec->algorithm() != Algorithm::sliding_log) {
@@ -72,7 +32,7 @@ Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, M
 }
 
 Decision MemoryStore::decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) {
-  validate(std::span<const Check>(&check, 1), cost, {});
+  validate_request(std::span<const Check>(&check, 1), cost, {});
   if (check.spec->algorithm() == Algorithm::sliding_log) return decide_one(check, cost, clock.now());
   EpochDomain::Guard guard;
   const KeyHash h = hash_key(impl_->seed, check.key);
@@ -90,7 +50,7 @@ void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, 
     throw InvalidRequest("decide_many: `out` must hold one decision per check");
   }
   validate_instant(now);
-  for (std::size_t i = 0; i < checks.size(); ++i) validate(checks.subspan(i, 1), cost, {});
+  for (std::size_t i = 0; i < checks.size(); ++i) validate_request(checks.subspan(i, 1), cost, {});
   EpochDomain::Guard guard;
   constexpr std::size_t kAhead = 8;
   constexpr std::size_t kChunk = 64;

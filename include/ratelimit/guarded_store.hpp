@@ -1,0 +1,108 @@
+#pragma once
+/// @file guarded_store.hpp
+/// A store behind a circuit breaker, with a configured answer for when it
+/// cannot be reached: fail open, fail closed, or decide locally.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "ratelimit/memory_store.hpp"
+#include "ratelimit/store.hpp"
+#include "ratelimit/time.hpp"
+
+namespace ratelimit {
+
+/// What a decision is when the primary store is unavailable.
+enum class FailureMode : std::uint8_t {
+  fail_open,    ///< admit (availability first); `remaining` reports the full limit
+  fail_closed,  ///< deny, with `retry_after` = time until the store is tried again
+  local,        ///< decide with an in-memory store, each limit scaled by `local_share`
+};
+
+/// Canonical names: "open", "closed", "local".
+[[nodiscard]] std::string_view to_string(FailureMode m) noexcept;
+/// Parses "open", "closed" or "local"; throws std::invalid_argument naming the choices.
+[[nodiscard]] FailureMode parse_failure_mode(std::string_view name);
+
+enum class BreakerState : std::uint8_t { closed, open, half_open };
+[[nodiscard]] std::string_view to_string(BreakerState s) noexcept;
+
+struct GuardedStoreOptions {
+  FailureMode failure_mode = FailureMode::fail_open;
+  /// Local mode: the share of every limit (and burst) this instance may use
+  /// alone, e.g. 0.25 with four instances. In (0, 1]; scaled limits are at least 1.
+  double local_share = 1.0;
+  /// Consecutive failures (errors or timeouts) that open the breaker.
+  int breaker_failures = 3;
+  /// How long the breaker stays open before one probe decision is let through.
+  Micros breaker_open = 1 * kMicrosPerSecond;
+  /// The local store (local mode).
+  MemoryStoreOptions local{};
+};
+
+/// Counters. Monotonic except `state`.
+struct GuardedStoreStats {
+  std::uint64_t errors = 0;          ///< primary failures other than timeouts
+  std::uint64_t timeouts = 0;        ///< primary timeouts
+  std::uint64_t fallbacks = 0;       ///< decisions made by the failure mode (degraded)
+  std::uint64_t short_circuited = 0; ///< of those, made without trying the primary (breaker open)
+  std::uint64_t breaker_opened = 0;
+  std::uint64_t breaker_half_opened = 0;
+  std::uint64_t breaker_closed = 0;
+  BreakerState state = BreakerState::closed;
+};
+
+/// Wraps a primary store (typically RedisStore). A primary that throws
+/// StoreUnavailable counts as a failure; `breaker_failures` in a row open the
+/// breaker, and while it is open decisions go straight to the failure mode
+/// (microseconds, no timeout each). After `breaker_open` one probe decision
+/// tries the primary: success closes the breaker, failure opens it again.
+/// Every decision made by the failure mode has `degraded` set.
+///
+/// Time for the breaker comes from `clock` (the system clock by default; a
+/// ManualClock in tests). InvalidRequest from the primary is not a failure:
+/// it propagates.
+class GuardedStore final : public Store {
+ public:
+  GuardedStore(std::unique_ptr<Store> primary, GuardedStoreOptions options, const Clock& clock = SystemClock::instance());
+  ~GuardedStore() override;
+
+  Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
+                  std::span<Decision> each = {}) override;
+  Decision decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) override;
+  /// Resets the keys in the local store and in the primary (which may throw StoreUnavailable).
+  void reset(std::span<const Check> checks) override;
+  [[nodiscard]] StoreStats stats() const override;
+
+  [[nodiscard]] GuardedStoreStats guard_stats() const;
+  [[nodiscard]] BreakerState breaker_state() const;
+  [[nodiscard]] Store& primary() noexcept { return *primary_; }
+  [[nodiscard]] const GuardedStoreOptions& options() const noexcept { return options_; }
+
+ private:
+  // Whether the primary may be tried now (closed, or this call is the half-open probe).
+  bool admit_call();
+  void on_success();
+  void on_failure(const StoreUnavailable& e);
+  // A call admitted as the probe ended without telling anything (bad input).
+  void release_probe();
+  Decision fallback(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each);
+
+  std::unique_ptr<Store> primary_;
+  GuardedStoreOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<MemoryStore> local_;
+
+  // The closed, healthy path reads two atomics and takes no lock; every
+  // transition happens under mu_.
+  mutable std::mutex mu_;
+  std::atomic<BreakerState> state_{BreakerState::closed};  // written under mu_
+  std::atomic<int> consecutive_failures_{0};              // written under mu_
+  Micros open_until_ = 0;                      // guarded by mu_
+  bool probe_in_flight_ = false;               // guarded by mu_
+  GuardedStoreStats stats_;                    // guarded by mu_ (except state)
+};
+
+}  // namespace ratelimit
