@@ -24,8 +24,13 @@ struct BenchOptions {
   double seconds = 5.0;
   bool baseline = true;   ///< also run the naive mutex+unordered_map baseline
   bool json = false;      ///< machine-readable output
+  std::string store = "memory";  ///< "memory", or a store URL (then run_store_bench)
+  unsigned checks = 1;           ///< store bench: checks per decision
 };
 /// `ratelimit bench`: decisions/s, ns per decision, resident bytes per key.
 int run_bench(const BenchOptions& options);
+/// `ratelimit bench --store URL`: decisions/s and latency percentiles of a
+/// shared store under `threads` concurrent callers.
+int run_store_bench(const BenchOptions& options);
 
 }  // namespace ratelimit::cli

@@ -31,12 +31,17 @@ int main(int argc, char** argv) {
   b->add_option("--seconds", bench.seconds, "Measured seconds per run")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   b->add_flag("!--no-baseline", bench.baseline, "Skip the naive mutex+unordered_map baseline");
   b->add_flag("--json", bench.json, "Print one JSON object instead of a table");
+  b->add_option("--store", bench.store,
+                "memory, or a store URL (redis://HOST:PORT?pool=N...): then --threads concurrent callers, "
+                "reporting decisions/s and latency percentiles")->capture_default_str();
+  b->add_option("--checks", bench.checks, "Store bench: checks per decision (one entity, one hash tag)")
+      ->capture_default_str()->check(CLI::Range(1U, 32U));
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("demo")) return run_demo();
     if (app.got_subcommand("conformance")) return run_conformance(conformance);
-    if (app.got_subcommand("bench")) return run_bench(bench);
+    if (app.got_subcommand("bench")) return bench.store == "memory" ? run_bench(bench) : run_store_bench(bench);
   } catch (const std::exception& e) {
     std::cerr << "ratelimit: " << e.what() << '\n';
     return 2;

@@ -1,0 +1,227 @@
+// RedisStore against a real redis-server: shared state, all-or-none
+// decisions, TTLs that follow the state, AUTH/ACL/SELECT, the key prefix,
+// NOSCRIPT and restarts in the middle of a run.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "ratelimit/redis_store.hpp"
+#include "support/redis_harness.hpp"
+
+namespace ratelimit {
+namespace {
+
+using testing::RedisServer;
+using testing::RedisServerOptions;
+
+constexpr Micros kT0 = 1'800'000'000'000'000;  // an instant in 2027
+
+RedisStoreOptions client_time(const std::string& url) {
+  RedisStoreOptions o = parse_redis_url(url);
+  o.time_mode = RedisTimeMode::client;
+  return o;
+}
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { server_ = RedisServer::start(); }
+  std::unique_ptr<RedisServer> server_;
+};
+
+TEST_F(RedisStoreTest, TwoStoresShareOneState) {
+  RedisStore a(client_time(server_->url()));
+  RedisStore b(client_time(server_->url()));
+  const LimitSpec spec(Algorithm::token_bucket, 3, kMicrosPerSecond);
+  const Check check{&spec, "user:1"};
+  EXPECT_TRUE(a.decide_one(check, 1, kT0).allowed);
+  EXPECT_TRUE(b.decide_one(check, 1, kT0).allowed);
+  const Decision third = a.decide_one(check, 1, kT0);
+  EXPECT_TRUE(third.allowed);
+  EXPECT_EQ(third.remaining, 0);
+  const Decision fourth = b.decide_one(check, 1, kT0);
+  EXPECT_FALSE(fourth.allowed);
+  EXPECT_EQ(fourth.retry_after, kMicrosPerSecond / 3 + 1);  // ceil(333333.3)
+  EXPECT_EQ(fourth.limit, 3);
+  EXPECT_FALSE(fourth.degraded);
+}
+
+TEST_F(RedisStoreTest, MultiCheckIsAllOrNone) {
+  RedisStore store(client_time(server_->url()));
+  const LimitSpec per_second(Algorithm::fixed_window, 2, kMicrosPerSecond);
+  const LimitSpec per_minute(Algorithm::sliding_log, 100, kMicrosPerMinute);
+  const std::array checks{Check{&per_second, "s:{u1}"}, Check{&per_minute, "m:{u1}"}};
+  std::array<Decision, 2> each;
+  EXPECT_TRUE(store.decide(checks, 1, kT0, each).allowed);
+  EXPECT_TRUE(store.decide(checks, 1, kT0, each).allowed);
+  const Decision denied = store.decide(checks, 1, kT0, each);
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.check_index, 0u);
+  EXPECT_TRUE(each[1].allowed);
+  // The minute limit was not charged by the denied request: 98 left, not 97.
+  const Decision peek = store.peek(checks, kT0);
+  std::array<Decision, 2> peeked;
+  (void)store.peek(checks, kT0, peeked);
+  EXPECT_EQ(peeked[1].remaining, 98);
+  EXPECT_EQ(peek.remaining, 0);
+}
+
+TEST_F(RedisStoreTest, KeysExpireWhenTheLimiterIsFullAgain) {
+  RedisStoreOptions o = client_time(server_->url());
+  o.key_prefix = "app:";
+  RedisStore store(o);
+  const LimitSpec spec(Algorithm::token_bucket, 10, 10 * kMicrosPerSecond);  // 1 per second
+  const Decision d = store.decide_one(Check{&spec, "k"}, 4, kT0);
+  ASSERT_TRUE(d.allowed);
+  EXPECT_EQ(d.reset_after, 4 * kMicrosPerSecond);
+  EXPECT_EQ(server_->command({"EXISTS", "app:k"}), "1");
+  const long long pttl = std::stoll(server_->command({"PTTL", "app:k"}));
+  EXPECT_LE(pttl, 4000);
+  EXPECT_GT(pttl, 3000);  // generous: the server's clock ran while we asked
+  // A peek and a denial write nothing.
+  (void)store.peek(std::array{Check{&spec, "other"}}, kT0);
+  EXPECT_FALSE(store.decide_one(Check{&spec, "other"}, 11, kT0).allowed);
+  EXPECT_EQ(server_->dbsize(), 1);
+  store.reset(std::array{Check{&spec, "k"}});
+  EXPECT_EQ(server_->dbsize(), 0);
+}
+
+TEST_F(RedisStoreTest, DbsizeReturnsToZeroAfterAllLimitsReset) {
+  // Server time: Redis expires the keys itself when each limiter is full again.
+  RedisStore store(parse_redis_url(server_->url()));
+  const std::vector<LimitSpec> specs{
+      LimitSpec(Algorithm::token_bucket, 5, 50 * kMicrosPerMilli),
+      LimitSpec(Algorithm::gcra, 5, 50 * kMicrosPerMilli),
+      LimitSpec(Algorithm::leaky_bucket, 5, 50 * kMicrosPerMilli),
+      LimitSpec(Algorithm::fixed_window, 5, 50 * kMicrosPerMilli),
+      LimitSpec(Algorithm::sliding_window, 5, 50 * kMicrosPerMilli),
+      LimitSpec(Algorithm::sliding_log, 5, 50 * kMicrosPerMilli),
+  };
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    for (int k = 0; k < 20; ++k) {
+      (void)store.decide_one(Check{&specs[i], "a" + std::to_string(i) + ":" + std::to_string(k)}, 2, 0);
+    }
+  }
+  EXPECT_EQ(server_->dbsize(), 120);
+  // Every state is back to full within 2 windows (sliding_window); poll Redis
+  // with a deadline far above that.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_->dbsize() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(server_->dbsize(), 0);
+}
+
+TEST(RedisStoreAuth, PasswordAclUserAndDatabase) {
+  auto server = RedisServer::start(RedisServerOptions{
+      .args = {"--requirepass", "topsecret", "--user", "limiter", "on", ">pw2", "~rl:*", "+@all"}});
+  const LimitSpec spec(Algorithm::gcra, 5, kMicrosPerSecond);
+  const std::string host = "127.0.0.1:" + std::to_string(server->port());
+
+  RedisStore with_password(client_time("redis://:topsecret@" + host + "/2"));
+  EXPECT_TRUE(with_password.decide_one(Check{&spec, "a"}, 1, kT0).allowed);
+
+  RedisStore acl_user(client_time("redis://limiter:pw2@" + host));
+  EXPECT_TRUE(acl_user.decide_one(Check{&spec, "a"}, 1, kT0).allowed);
+  // Database 2 and database 0 hold separate states: both first requests left 4.
+  EXPECT_EQ(with_password.decide_one(Check{&spec, "a"}, 0, kT0).remaining, 4);
+  EXPECT_EQ(acl_user.decide_one(Check{&spec, "a"}, 0, kT0).remaining, 4);
+
+  RedisStore wrong(client_time("redis://:nope@" + host));
+  try {
+    (void)wrong.decide_one(Check{&spec, "a"}, 1, kT0);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const StoreUnavailable& e) {
+    EXPECT_EQ(e.kind(), StoreUnavailable::Kind::reply);
+    EXPECT_NE(std::string(e.what()).find("AUTH failed"), std::string::npos) << e.what();
+  }
+  // The ACL user may only touch rl:* keys.
+  RedisStoreOptions other_prefix = client_time("redis://limiter:pw2@" + host);
+  other_prefix.key_prefix = "elsewhere:";
+  RedisStore denied_by_acl(other_prefix);
+  EXPECT_THROW((void)denied_by_acl.decide_one(Check{&spec, "a"}, 1, kT0), StoreUnavailable);
+}
+
+TEST_F(RedisStoreTest, ScriptFlushAndRestartMidRun) {
+  RedisStoreOptions o = client_time(server_->url());
+  o.pool_size = 2;
+  RedisStore store(o);
+  const LimitSpec spec(Algorithm::fixed_window, 1'000'000, kMicrosPerHour);
+  std::atomic<bool> stop{false};
+  std::atomic<long long> ok{0};
+  std::atomic<long long> failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      const std::string key = "run:" + std::to_string(t);
+      while (!stop.load()) {
+        try {
+          if (store.decide_one(Check{&spec, key}, 1, kT0).allowed) ok.fetch_add(1);
+        } catch (const StoreUnavailable&) {
+          failed.fetch_add(1);
+        }
+      }
+    });
+  }
+  auto wait_for_progress = [&](long long beyond) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (ok.load() < beyond + 200 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return ok.load() >= beyond + 200;
+  };
+  ASSERT_TRUE(wait_for_progress(0));
+  EXPECT_EQ(server_->command({"SCRIPT", "FLUSH"}), "OK");
+  EXPECT_TRUE(wait_for_progress(ok.load())) << "decisions stopped after SCRIPT FLUSH";
+  EXPECT_EQ(failed.load(), 0) << "NOSCRIPT must be handled without an error";
+  EXPECT_GE(store.redis_stats().script_loads, 2u);
+
+  server_->kill();
+  // While Redis is down every decision fails (GuardedStore decides what they become).
+  server_->restart();
+  const long long failed_while_down = failed.load();
+  EXPECT_GT(failed_while_down, 0);
+  EXPECT_TRUE(wait_for_progress(ok.load())) << "decisions did not resume after a restart";
+  stop.store(true);
+  for (auto& c : callers) c.join();
+  // Once Redis is back, at most the decisions already in flight fail.
+  EXPECT_LE(failed.load() - failed_while_down, 4);
+  EXPECT_GE(store.redis_stats().reconnects, 4u);
+}
+
+TEST_F(RedisStoreTest, ServerTimeModeIgnoresTheCallersInstant) {
+  RedisStore store(parse_redis_url(server_->url()));
+  const LimitSpec spec(Algorithm::fixed_window, 2, kMicrosPerHour);
+  // Instants far apart would be different windows in client mode.
+  EXPECT_TRUE(store.decide_one(Check{&spec, "k"}, 1, 0).allowed);
+  EXPECT_TRUE(store.decide_one(Check{&spec, "k"}, 1, kT0).allowed);
+  EXPECT_FALSE(store.decide_one(Check{&spec, "k"}, 1, 5 * kT0 / 4).allowed);
+}
+
+TEST_F(RedisStoreTest, BadInputIsRejectedBeforeRedis) {
+  RedisStore store(client_time(server_->url()));
+  const LimitSpec spec(Algorithm::token_bucket, 5, kMicrosPerSecond);
+  EXPECT_THROW((void)store.decide_one(Check{&spec, ""}, 1, kT0), InvalidRequest);
+  EXPECT_THROW((void)store.decide_one(Check{&spec, "k"}, -1, kT0), InvalidRequest);
+  EXPECT_THROW((void)store.decide_one(Check{&spec, "k"}, 1, -5), InvalidRequest);
+  EXPECT_EQ(server_->dbsize(), 0);
+}
+
+TEST(RedisStoreDown, UnreachableServerIsStoreUnavailable) {
+  RedisStoreOptions o = client_time("redis://127.0.0.1:" + std::to_string(testing::free_loopback_port()));
+  RedisStore store(o);
+  const LimitSpec spec(Algorithm::token_bucket, 5, kMicrosPerSecond);
+  try {
+    (void)store.decide_one(Check{&spec, "k"}, 1, kT0);
+    ADD_FAILURE() << "no server, yet a decision";
+  } catch (const StoreUnavailable& e) {
+    EXPECT_EQ(e.kind(), StoreUnavailable::Kind::connection);
+    EXPECT_NE(std::string(e.what()).find("connect"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(store.redis_stats().errors, 1u);
+}
+
+}  // namespace
+}  // namespace ratelimit
