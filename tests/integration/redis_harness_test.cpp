@@ -163,6 +163,15 @@ TEST(RedisSentinelGroup, FailsOverToTheReplicaWhenTheMasterIsKilled) {
   EXPECT_EQ(group->master().command({"WAIT", "1", "900"}), "1");  // replicated before the kill
 
   const int old_master = group->master().port();
+  try {  // no failover without a failure: the deadline error names what did not happen
+    group->wait_for_failover(old_master, std::chrono::milliseconds(300));
+    FAIL() << "wait_for_failover returned while the master was up";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("still name 127.0.0.1:" + std::to_string(old_master)),
+              std::string::npos)
+        << e.what();
+  }
+
   group->master().kill();
   t0 = Clock::now();
   const int new_master = group->wait_for_failover(old_master);
