@@ -22,32 +22,41 @@
 -- of `cost` made at ARGV[1] as far as it still can (Redis Cluster: a later slot
 -- denied); it replies with zeros in the same shape.
 --
--- State: one string per key, "<code> <field> ...", numbers as %.17g (exact
--- round trip). Each key expires (PX) when its state would equal a new key's, so
--- Redis memory follows the active keys. A missing key, a value of another
--- algorithm or a malformed value is a new key.
+-- "batch" runs several independent decisions, one after another, in one call
+-- (the client merges concurrent callers' decisions: one script run instead of
+-- many). ARGV[1] is unused (""), ARGV[2] is the number of decisions D, and
+-- each decision brings its own: now ("" = TIME), cost, number of checks m,
+-- then 5 per check; KEYS hold every decision's keys in order. Each decision
+-- is all-or-none on its own, exactly as if sent alone in that order. Reply:
+-- { now of the first decision, then 5 per check of every decision }.
+--
+-- State: one string per key, binary (struct.pack, little-endian): the
+-- algorithm code as a byte, then the state's numbers as doubles (exact, and
+-- far cheaper than text). Each key expires (PX) when its state would equal a
+-- new key's, so Redis memory follows the active keys. A missing key, a value
+-- of another algorithm or a malformed value is a new key.
+--
+-- Speed: Redis runs this whole chunk on every EVALSHA, so every closure and
+-- table created at top level costs each decision. Hence one step function per
+-- algorithm returning plain values (no per-call tables), and few helpers.
 
 local EPS = 1e-9              -- algo::kEps: tolerance in favour of admitting
 local MAX_DURATION = 2 ^ 62   -- algo::kMaxReportedDuration (exact in a double)
 local INFINITE = -1           -- retry_after when cost > limit: never admissible
+local floor = math.floor
+local pack, unpack = struct.pack, struct.unpack
 
--- std::max / std::min exactly: max(a, b) is (a < b) ? b : a, so a NaN or a tie
--- yields the same operand as in C++ (math.max/min make no such promise).
+-- std::max / std::min exactly: max(a, b) is (a < b) ? b : a, so a tie yields
+-- the same operand as in C++.
 local function max(a, b)
   if a < b then return b end
   return a
 end
 
-local function min(a, b)
-  if b < a then return b end
-  return a
-end
-
--- floor(a / b) for integers, exact below 2^53: the double quotient can round
--- up to the next integer, so correct it with exact integer products. This is
--- C++'s integer `/` for the non-negative instants used here.
+-- floor(a / b) for non-negative integers, exact below 2^53 (C++'s integer
+-- `/`): the double quotient can round up, so correct it with exact products.
 local function idiv(a, b)
-  local q = math.floor(a / b)
+  local q = floor(a / b)
   if q * b > a then
     q = q - 1
   elseif (q + 1) * b <= a then
@@ -62,7 +71,7 @@ local function ceil_micros(x)
   if not (x > 1e-6) then return 0 end
   if x >= MAX_DURATION then return MAX_DURATION end
   local v = x - 1e-6
-  local t = math.floor(v)
+  local t = floor(v)
   if t < v then return t + 1 end
   return t
 end
@@ -72,286 +81,131 @@ local function floor_units(x)
   local f = x + EPS
   if not (f >= 1) then return 0 end
   if f >= MAX_DURATION then return MAX_DURATION end
-  return math.floor(f)
-end
-
--- A double as text that tonumber reads back to the same double. tostring and
--- Redis' own conversion keep only 14 digits.
-local function num(x)
-  return string.format('%.17g', x)
-end
-
-local function decision()
-  return { allowed = 0, remaining = 0, reset_after = 0, retry_after = 0, delay = 0 }
+  return floor(f)
 end
 
 -- ---------------------------------------------------------------------------
--- token_bucket: { last, deficit }, deficit = µs of refill missing (0 .. B*T).
+-- Step functions. Each takes the spec's numbers, the state's numbers (a fresh
+-- state when the key is new) and (now, cost); it returns allowed, remaining,
+-- reset_after, retry_after, delay, then the next state's numbers and the
+-- instant it expires (equals a new key's).
 
-local token_bucket = {}
-
-function token_bucket.fresh(spec, now)
-  return { last = now, deficit = 0 }
-end
-
-function token_bucket.decode(f)
-  if #f ~= 2 then return nil end
-  return { last = f[1], deficit = f[2] }
-end
-
-function token_bucket.encode(s)
-  return '1 ' .. num(s.last) .. ' ' .. num(s.deficit)
-end
-
-function token_bucket.expires_at(spec, s)
-  return s.last + ceil_micros(s.deficit)
-end
-
-function token_bucket.step(spec, s, now, cost)
-  local burst, k, interval, rate = spec.burst, cost, spec.interval, spec.rate
+-- token_bucket: (last, deficit), deficit = µs of refill missing (0 .. B*T).
+local function token_bucket(burst, interval, rate, last, deficit, now, k)
   -- Refill; a clock that went back counts as no time passing.
   local elapsed = 0
-  if now > s.last then elapsed = now - s.last end
-  local next = { last = max(s.last, now), deficit = max(0, s.deficit - elapsed) }
-  local tokens = burst - next.deficit * rate
-  local d = decision()
+  if now > last then elapsed = now - last end
+  local n_last, n_deficit = max(last, now), max(0, deficit - elapsed)
+  local tokens = burst - n_deficit * rate
+  local allowed, retry = 0, 0
   if tokens + EPS >= k then
-    d.allowed = 1
-    next.deficit = min(burst * interval, next.deficit + k * interval)
-  elseif cost > spec.burst then
-    d.retry_after = INFINITE
+    allowed = 1
+    local d = n_deficit + k * interval
+    local full = burst * interval
+    if full < d then d = full end
+    n_deficit = d
+  elseif k > burst then
+    retry = INFINITE
   else
-    d.retry_after = max(1, ceil_micros((k - tokens) * interval))
+    retry = max(1, ceil_micros((k - tokens) * interval))
   end
-  d.remaining = floor_units(burst - next.deficit * rate)
-  d.reset_after = ceil_micros(next.deficit)
-  return d, next, token_bucket.expires_at(spec, next)
+  local reset = ceil_micros(n_deficit)
+  return allowed, floor_units(burst - n_deficit * rate), reset, retry, 0, n_last, n_deficit, n_last + reset
 end
 
-function token_bucket.refund(spec, s, now, cost)
-  return { last = s.last, deficit = max(0, s.deficit - cost * spec.interval) }
-end
-
--- ---------------------------------------------------------------------------
--- gcra: { anchor, offset }, tat = anchor + offset. The integer anchor keeps
+-- gcra: (anchor, offset), tat = anchor + offset. The integer anchor keeps
 -- sub-µs precision in tat - now (a lone ~2^51 double would round to 0.25 µs).
-
-local gcra = {}
-
-function gcra.fresh(spec, now)
-  return { anchor = now, offset = 0 }
-end
-
-function gcra.decode(f)
-  if #f ~= 2 then return nil end
-  return { anchor = f[1], offset = f[2] }
-end
-
-function gcra.encode(s)
-  return '2 ' .. num(s.anchor) .. ' ' .. num(s.offset)
-end
-
-function gcra.expires_at(spec, s)
-  return s.anchor + ceil_micros(s.offset)
-end
-
-function gcra.step(spec, s, now, cost)
-  local interval = spec.interval
-  local tolerance = spec.burst * interval  -- B*T
+local function gcra(burst, interval, anchor, offset, now, k)
+  local tolerance = burst * interval  -- B*T
   -- A clock that went back counts as no time passing: decide as of the later
   -- of now and the anchor, as token_bucket does with its `last`.
-  local at = max(now, s.anchor)
-  -- tat0 - at, where tat0 = max(tat, at); the integer part is exact.
-  local tat0 = max(0, (s.anchor - at) + s.offset)
-  local new_tat = tat0 + cost * interval
-  local d = decision()
-  local next = s
-  local after = tat0
+  local at = max(now, anchor)
+  local tat0 = max(0, (anchor - at) + offset)  -- tat0 - at; the integer part is exact
+  local new_tat = tat0 + k * interval
+  local allowed, retry, after = 0, 0, tat0
+  local n_anchor, n_offset = anchor, offset
   if new_tat <= tolerance + EPS * interval then
-    d.allowed = 1
-    after = new_tat
-    next = { anchor = at, offset = new_tat }
-  elseif cost > spec.burst then
-    d.retry_after = INFINITE
+    allowed, after = 1, new_tat
+    n_anchor, n_offset = at, new_tat
+  elseif k > burst then
+    retry = INFINITE
   else
-    d.retry_after = max(1, ceil_micros(new_tat - tolerance))
+    retry = max(1, ceil_micros(new_tat - tolerance))
   end
-  d.remaining = floor_units((tolerance - after) / interval)
-  d.reset_after = ceil_micros(after)
-  return d, next, gcra.expires_at(spec, next)
+  return allowed, floor_units((tolerance - after) / interval), ceil_micros(after), retry, 0,
+         n_anchor, n_offset, n_anchor + ceil_micros(n_offset)
 end
 
--- Moves tat back by the charge, but never below the anchor: the anchor (state
--- time) never moves backwards.
-function gcra.refund(spec, s, now, cost)
-  return { anchor = s.anchor, offset = max(0, s.offset - cost * spec.interval) }
-end
-
--- ---------------------------------------------------------------------------
--- leaky_bucket: { last, drain }, drain = µs until the queue is empty; level =
--- drain * r.
-
-local leaky_bucket = {}
-
-function leaky_bucket.fresh(spec, now)
-  return { last = now, drain = 0 }
-end
-
-function leaky_bucket.decode(f)
-  if #f ~= 2 then return nil end
-  return { last = f[1], drain = f[2] }
-end
-
-function leaky_bucket.encode(s)
-  return '3 ' .. num(s.last) .. ' ' .. num(s.drain)
-end
-
-function leaky_bucket.expires_at(spec, s)
-  return s.last + ceil_micros(s.drain)
-end
-
-function leaky_bucket.step(spec, s, now, cost)
-  local capacity, k, interval, rate = spec.burst, cost, spec.interval, spec.rate
+-- leaky_bucket: (last, drain), drain = µs until the queue is empty; level = drain * r.
+local function leaky_bucket(capacity, interval, rate, shape, last, drain, now, k)
   local elapsed = 0
-  if now > s.last then elapsed = now - s.last end
-  local next = { last = max(s.last, now), drain = max(0, s.drain - elapsed) }
-  local level = next.drain * rate
-  local d = decision()
+  if now > last then elapsed = now - last end
+  local n_last, n_drain = max(last, now), max(0, drain - elapsed)
+  local level = n_drain * rate
+  local allowed, retry, delay = 0, 0, 0
   if level + k <= capacity + EPS then
-    d.allowed = 1
+    allowed = 1
     -- Shaping: the request waits behind what is queued. A peek queues nothing.
-    if spec.mode == 1 and cost > 0 then d.delay = ceil_micros(next.drain) end
-    next.drain = next.drain + k * interval
-  elseif cost > spec.burst then
-    d.retry_after = INFINITE
+    if shape and k > 0 then delay = ceil_micros(n_drain) end
+    n_drain = n_drain + k * interval
+  elseif k > capacity then
+    retry = INFINITE
   else
-    d.retry_after = max(1, ceil_micros((level + k - capacity) * interval))
+    retry = max(1, ceil_micros((level + k - capacity) * interval))
   end
-  d.remaining = floor_units(capacity - next.drain * rate)
-  d.reset_after = ceil_micros(next.drain)
-  return d, next, leaky_bucket.expires_at(spec, next)
+  local reset = ceil_micros(n_drain)
+  return allowed, floor_units(capacity - n_drain * rate), reset, retry, delay, n_last, n_drain, n_last + reset
 end
 
-function leaky_bucket.refund(spec, s, now, cost)
-  return { last = s.last, drain = max(0, s.drain - cost * spec.interval) }
-end
-
--- ---------------------------------------------------------------------------
--- fixed_window: { window_end, count }; the window is held by its end instant.
-
-local fixed_window = {}
-
--- End of the epoch-aligned window containing `now`.
-local function window_end(now, window)
-  return (idiv(now, window) + 1) * window
-end
-
-function fixed_window.fresh(spec, now)
-  return { window_end = window_end(now, spec.window), count = 0 }
-end
-
-function fixed_window.decode(f)
-  if #f ~= 2 then return nil end
-  return { window_end = f[1], count = f[2] }
-end
-
-function fixed_window.encode(s)
-  return '4 ' .. num(s.window_end) .. ' ' .. num(s.count)
-end
-
-function fixed_window.expires_at(spec, s)
-  if s.count > 0 then return s.window_end end
-  return 0
-end
-
-function fixed_window.step(spec, s, now, cost)
-  local limit = spec.limit
-  local current_end = window_end(now, spec.window)
+-- fixed_window: (window_end, count); the window is held by its end instant.
+local function fixed_window(limit, window, w_end, count, now, k)
+  local current_end = (idiv(now, window) + 1) * window
   -- A newer window starts empty. A clock that stepped back into an older
   -- window keeps counting in the newer one: going back never mints capacity.
-  local next
-  if s.window_end < current_end then
-    next = { window_end = current_end, count = 0 }
+  if w_end < current_end then w_end, count = current_end, 0 end
+  local allowed, retry = 0, 0
+  if count + k <= limit then
+    allowed = 1
+    count = count + k
+  elseif k > limit then
+    retry = INFINITE
   else
-    next = { window_end = s.window_end, count = s.count }
+    retry = max(1, w_end - now)
   end
-  local d = decision()
-  if next.count + cost <= limit then
-    d.allowed = 1
-    next.count = next.count + cost
-  elseif cost > limit then
-    d.retry_after = INFINITE
-  else
-    d.retry_after = max(1, next.window_end - now)
-  end
-  d.remaining = max(0, limit - next.count)
-  if next.count > 0 then d.reset_after = next.window_end - now end
-  return d, next, fixed_window.expires_at(spec, next)
+  local reset, expires = 0, 0
+  if count > 0 then reset, expires = w_end - now, w_end end
+  return allowed, max(0, limit - count), reset, retry, 0, w_end, count, expires
 end
 
--- Only a charge in the stored window can still be undone; an older window's
--- count is already gone.
-function fixed_window.refund(spec, s, now, cost)
-  if s.window_end ~= window_end(now, spec.window) then return s end
-  return { window_end = s.window_end, count = max(0, s.count - cost) }
-end
-
--- ---------------------------------------------------------------------------
--- sliding_window: { horizon, curr, prev }: counts of window id and id-1, the
+-- sliding_window: (horizon, curr, prev): counts of window id and id-1, the
 -- window held as horizon = (id+2)*W, the last instant the counts can matter.
-
-local sliding_window = {}
-
-function sliding_window.fresh(spec, now)
-  return { horizon = (idiv(now, spec.window) + 2) * spec.window, curr = 0, prev = 0 }
-end
-
-function sliding_window.decode(f)
-  if #f ~= 3 then return nil end
-  return { horizon = f[1], curr = f[2], prev = f[3] }
-end
-
-function sliding_window.encode(s)
-  return '5 ' .. num(s.horizon) .. ' ' .. num(s.curr) .. ' ' .. num(s.prev)
-end
-
--- Conservative when only prev is non-zero (the true instant is a window earlier).
-function sliding_window.expires_at(spec, s)
-  if s.curr > 0 or s.prev > 0 then return s.horizon end
-  return 0
-end
-
-function sliding_window.step(spec, s, now, cost)
-  local window, limit = spec.window, spec.limit
-  local w, lim, k = window, limit, cost
+local function sliding_window(limit, window, horizon, curr, prev, now, k)
+  local w, lim = window, limit
   -- Roll the stored counts forward to the current window. A clock that went
   -- back stays in the stored (newer) window: it never mints capacity.
-  local stored_id = idiv(s.horizon, window) - 2
+  local stored_id = idiv(horizon, window) - 2
   local now_id = idiv(now, window)
-  local next = { horizon = s.horizon, curr = s.curr, prev = s.prev }
   local id = stored_id
   if now_id > stored_id then
     id = now_id
-    if now_id == stored_id + 1 then next.prev = s.curr else next.prev = 0 end
-    next.curr = 0
-    next.horizon = (id + 2) * window
+    if now_id == stored_id + 1 then prev = curr else prev = 0 end
+    curr = 0
+    horizon = (id + 2) * window
   end
   local window_start = id * window
   local elapsed = max(0, now - window_start)
-  local prev, curr = next.prev, next.curr
   local estimate = prev * (w - elapsed) / w + curr
-  local d = decision()
-  local estimate_after = estimate
+  local allowed, retry, estimate_after = 0, 0, estimate
+  local n_curr = curr
   if estimate + k <= lim + EPS then
-    d.allowed = 1
-    next.curr = next.curr + cost
+    allowed = 1
+    n_curr = curr + k
     estimate_after = estimate + k
-  elseif cost > limit then
-    d.retry_after = INFINITE
+  elseif k > limit then
+    retry = INFINITE
   else
     local room = lim - k - curr
-    -- µs from now to the next window's start; exact integers before scaling.
-    local to_next = window_start + window - now
+    local to_next = window_start + window - now  -- exact integers before scaling
     local wait
     if room >= 0 then
       wait = to_next - room * w / prev
@@ -359,241 +213,269 @@ function sliding_window.step(spec, s, now, cost)
       -- Wait into the next window, where today's curr becomes prev.
       wait = max(to_next, to_next + w - (lim - k) * w / curr)
     end
-    d.retry_after = max(1, ceil_micros(wait))
+    retry = max(1, ceil_micros(wait))
   end
-  d.remaining = floor_units(lim - estimate_after)
-  if next.curr > 0 then
-    d.reset_after = window_start + 2 * window - now
-  elseif next.prev > 0 then
-    d.reset_after = window_start + window - now
+  local reset, expires = 0, 0
+  if n_curr > 0 then
+    reset = window_start + 2 * window - now
+  elseif prev > 0 then
+    reset = window_start + window - now
   end
-  return d, next, sliding_window.expires_at(spec, next)
+  -- Conservative when only prev is non-zero (the true instant is a window earlier).
+  if n_curr > 0 or prev > 0 then expires = horizon end
+  return allowed, floor_units(lim - estimate_after), reset, retry, 0, horizon, n_curr, prev, expires
 end
 
--- The charge counts in `curr` while its window is the stored one, and in
--- `prev` once the stored window is the next one; older, it no longer counts.
-function sliding_window.refund(spec, s, now, cost)
-  local stored_id = idiv(s.horizon, spec.window) - 2
-  local now_id = idiv(now, spec.window)
-  if stored_id == now_id then
-    return { horizon = s.horizon, curr = max(0, s.curr - cost), prev = s.prev }
-  elseif stored_id == now_id + 1 then
-    return { horizon = s.horizon, curr = s.curr, prev = max(0, s.prev - cost) }
-  end
-  return s
-end
-
--- ---------------------------------------------------------------------------
--- sliding_log: { at = {...}, cost = {...} }, the admitted requests oldest
--- first; requests admitted at the same instant share one entry.
-
-local sliding_log = {}
-
-function sliding_log.fresh(spec, now)
-  return { at = {}, cost = {} }
-end
-
-function sliding_log.decode(f)
-  if #f % 2 ~= 0 then return nil end
-  local s = { at = {}, cost = {} }
-  for i = 1, #f, 2 do
-    s.at[#s.at + 1] = f[i]
-    s.cost[#s.cost + 1] = f[i + 1]
-  end
-  return s
-end
-
-function sliding_log.encode(s)
-  local parts = { '6' }
-  for i = 1, #s.at do
-    parts[#parts + 1] = num(s.at[i])
-    parts[#parts + 1] = num(s.cost[i])
-  end
-  return table.concat(parts, ' ')
-end
-
-function sliding_log.expires_at(spec, s)
-  if #s.at == 0 then return 0 end
-  return s.at[#s.at] + spec.window
-end
-
--- A copy without the entries that no longer count at `now` (at <= now - W),
--- and the total cost of those left.
-local function prune(s, now, window)
+-- sliding_log: parallel arrays `at`, `cst` of the admitted requests, oldest
+-- first, from index `first` (earlier ones no longer count); requests admitted
+-- at the same instant share one entry. Updates the arrays in place on
+-- admission (cost > 0) and returns the decision, the new `first` and the expiry.
+local function sliding_log(limit, window, at, cst, now, k)
+  local n = #at
   local first = 1
-  while first <= #s.at and s.at[first] <= now - window do first = first + 1 end
-  local out, used = { at = {}, cost = {} }, 0
-  for i = first, #s.at do
-    out.at[#out.at + 1] = s.at[i]
-    out.cost[#out.cost + 1] = s.cost[i]
-    used = used + s.cost[i]
-  end
-  return out, used
-end
-
-function sliding_log.step(spec, s, now, cost)
-  local window, limit = spec.window, spec.limit
-  local log, used = prune(s, now, window)
-  local n = #log.at
-  local d = decision()
-  local used_after = used
+  while first <= n and at[first] <= now - window do first = first + 1 end
+  local used = 0
+  for i = first, n do used = used + cst[i] end
+  local allowed, retry, used_after = 0, 0, used
   local newest_after = 0
-  if n > 0 then newest_after = log.at[n] end
-  if used + cost <= limit then
-    d.allowed = 1
-    if cost > 0 then
-      used_after = used_after + cost
+  if n >= first then newest_after = at[n] end
+  if used + k <= limit then
+    allowed = 1
+    if k > 0 then
+      used_after = used + k
       -- Instants never go back in the log: a clock that stepped back records
       -- at the newest instant (conservative), merging into that entry.
-      if n > 0 and now <= log.at[n] then
-        log.cost[n] = log.cost[n] + cost
+      if n >= first and now <= at[n] then
+        cst[n] = cst[n] + k
       else
-        log.at[n + 1] = now
-        log.cost[n + 1] = cost
+        n = n + 1
+        at[n], cst[n] = now, k
       end
-      newest_after = log.at[#log.at]
+      newest_after = at[n]
     end
-  elseif cost > limit then
-    d.retry_after = INFINITE
+  elseif k > limit then
+    retry = INFINITE
   else
     -- Oldest first: the first entry whose expiry frees enough room.
     local expired = 0
-    for i = 1, n do
-      expired = expired + log.cost[i]
-      if used - expired <= limit - cost then
-        d.retry_after = max(1, log.at[i] + window - now)
+    for i = first, n do
+      expired = expired + cst[i]
+      if used - expired <= limit - k then
+        retry = max(1, at[i] + window - now)
         break
       end
     end
   end
-  d.remaining = max(0, limit - used_after)
-  if used_after > 0 then d.reset_after = max(0, newest_after + window - now) end
-  return d, log, sliding_log.expires_at(spec, log)
+  local reset, expires = 0, 0
+  if used_after > 0 then reset = max(0, newest_after + window - now) end
+  if n >= first then expires = at[n] + window end
+  return allowed, max(0, limit - used_after), reset, retry, 0, first, expires
 end
 
--- The charge made at `now` is in the entry at `now`, or, if it arrived at or
--- before the newest instant, merged into the newest entry. An entry reaching 0
--- is removed.
-function sliding_log.refund(spec, s, now, cost)
-  local log = prune(s, now, spec.window)
-  local n = #log.at
-  local i = nil
-  for j = n, 1, -1 do
-    if log.at[j] == now then i = j break end
+-- ---------------------------------------------------------------------------
+-- Reading and writing states.
+
+-- The log of a sliding_log value (code byte, then (at, cost) pairs), or
+-- empty arrays when the value is missing or not a log.
+local function read_log(raw)
+  local at, cst = {}, {}
+  if raw and #raw % 16 == 1 and raw:byte(1) == 6 then
+    local pos, i = 2, 0
+    while pos < #raw do
+      i = i + 1
+      at[i], cst[i], pos = unpack('<dd', raw, pos)
+    end
   end
-  if i == nil and n > 0 and now < log.at[n] then i = n end
-  if i == nil then return log end
-  log.cost[i] = max(0, log.cost[i] - cost)
-  if log.cost[i] == 0 then
-    table.remove(log.at, i)
-    table.remove(log.cost, i)
+  return at, cst
+end
+
+local function write_log(at, cst, first)
+  local parts = { '\6' }
+  for i = first, #at do parts[#parts + 1] = pack('<dd', at[i], cst[i]) end
+  return table.concat(parts)
+end
+
+-- Stores `value` until `expires`, when it would equal a new key's state; an
+-- already fresh state is simply deleted.
+local function store(key, value, expires, now)
+  if expires <= now then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, value, 'PX', max(1, idiv(expires - now + 999, 1000)))  -- ceil to whole ms
   end
-  return log
 end
 
 -- ---------------------------------------------------------------------------
 
-local ALGORITHMS = { token_bucket, gcra, leaky_bucket, fixed_window, sliding_window, sliding_log }
-
--- The stored state of `key` for `code`, or nil when the key is missing, holds
--- another algorithm's state, or cannot be read (then it counts as a new key).
-local function load(key, code)
-  -- pcall: a key of another Redis type (WRONGTYPE) is also a new key; the
-  -- SET of a commit replaces it.
-  local raw = redis.pcall('GET', key)
-  if type(raw) ~= 'string' then return nil end
-  local fields = {}
-  for token in string.gmatch(raw, '%S+') do
-    local v = tonumber(token)
-    -- v ~= v: NaN; math.huge: an infinity. Neither is a state we wrote.
-    if v == nil or v ~= v or v == math.huge or v == -math.huge then return nil end
-    fields[#fields + 1] = v
+local server_now = nil  -- TIME, read at most once per call
+local function instant(arg)
+  if arg ~= '' then return tonumber(arg) end
+  if server_now == nil then
+    local t = redis.call('TIME')
+    server_now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   end
-  if fields[1] ~= code then return nil end
-  table.remove(fields, 1)
-  return ALGORITHMS[code].decode(fields)
+  return server_now
 end
 
--- Stores `value` until `expires_at`, when it would equal a new key's state;
--- an already fresh state is simply deleted.
-local function store(key, value, expires_at, now)
-  if expires_at <= now then
-    redis.call('DEL', key)
-    return
-  end
-  local ttl_ms = max(1, idiv(expires_at - now + 999, 1000))  -- ceil to whole ms
-  redis.call('SET', key, value, 'PX', num(ttl_ms))
-end
+local reply = {}
+local values, expiries = {}, {}  -- one decision's next states, written if all admit
 
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
-local cost = tonumber(ARGV[2])
-local op = ARGV[3]
-if now == nil or cost == nil then
-  return redis.error_reply('ERR decide.lua: now and cost must be numbers')
-end
-
-local checks = {}
-for i = 1, #KEYS do
-  local base = 3 + 5 * (i - 1)
-  local code = tonumber(ARGV[base + 1])
-  local limit = tonumber(ARGV[base + 2])
-  local window = tonumber(ARGV[base + 3])
-  if ALGORITHMS[code] == nil or limit == nil or window == nil then
-    return redis.error_reply('ERR decide.lua: bad parameters for check ' .. i)
-  end
-  checks[i] = {
-    key = KEYS[i],
-    code = code,
-    algo = ALGORITHMS[code],
-    spec = {
-      limit = limit,
-      window = window,
-      burst = tonumber(ARGV[base + 4]) or limit,
-      mode = tonumber(ARGV[base + 5]) or 0,
-      rate = limit / window,      -- LimitSpec::rate()
-      interval = window / limit,  -- LimitSpec::interval()
-    },
-  }
-end
-
-local reply = { now }
-
-if op == 'decide' then
+-- One decision (op decide) or refund over the m checks whose keys start at
+-- KEYS[k0 + 1] and whose parameters start at ARGV[a0 + 1]. Appends 5 fields
+-- per check to `reply`; returns an error message or nil.
+local function run(op, now, cost, k0, a0, m)
   local all_allowed = true
-  for _, c in ipairs(checks) do
-    local s = load(c.key, c.code) or c.algo.fresh(c.spec, now)
-    local d, next, expires_at = c.algo.step(c.spec, s, now, cost)
-    c.next, c.expires_at = next, expires_at
-    if d.allowed == 0 then all_allowed = false end
-    reply[#reply + 1] = d.allowed
-    reply[#reply + 1] = d.remaining
-    reply[#reply + 1] = d.reset_after
-    reply[#reply + 1] = d.retry_after
-    reply[#reply + 1] = d.delay
+  local r = #reply
+  for j = 1, m do
+    local key = KEYS[k0 + j]
+    local base = a0 + 5 * (j - 1)
+    local code = tonumber(ARGV[base + 1])
+    local limit = tonumber(ARGV[base + 2])
+    local window = tonumber(ARGV[base + 3])
+    local burst = tonumber(ARGV[base + 4])
+    if key == nil or code == nil or code < 1 or code > 6 or limit == nil or window == nil or burst == nil then
+      return 'ERR decide.lua: bad parameters for check ' .. (k0 + j)
+    end
+    local rate, interval = limit / window, window / limit  -- LimitSpec::rate(), interval()
+    -- pcall: a key of another Redis type (WRONGTYPE) is a new key too; the SET
+    -- of a commit replaces it.
+    local raw = redis.pcall('GET', key)
+    if type(raw) ~= 'string' then raw = nil end
+    local allowed, remaining, reset, retry, delay, value, expires
+    if code == 6 then
+      local at, cst = read_log(raw)
+      if op == 'refund' then
+        -- The charge made at `now` is in the entry at `now`, or, if it arrived
+        -- at or before the newest instant, merged into the newest entry.
+        local n, e = #at, nil
+        for x = n, 1, -1 do
+          if at[x] == now then e = x break end
+        end
+        if e == nil and n > 0 and now < at[n] then e = n end
+        if e ~= nil then
+          cst[e] = max(0, cst[e] - cost)
+          if cst[e] == 0 then
+            table.remove(at, e)
+            table.remove(cst, e)
+          end
+          local first = 1
+          while first <= #at and at[first] <= now - window do first = first + 1 end
+          local exp = 0
+          if #at >= first then exp = at[#at] + window end
+          store(key, write_log(at, cst, first), exp, now)
+        end
+      else
+        local first
+        allowed, remaining, reset, retry, delay, first, expires = sliding_log(limit, window, at, cst, now, cost)
+        if allowed == 1 and cost > 0 then value = write_log(at, cst, first) end
+      end
+    else
+      local c0, a, b, c = 0, nil, nil, nil
+      if raw then
+        if code == 5 and #raw == 25 then
+          c0, a, b, c = unpack('<Bddd', raw)
+        elseif code ~= 5 and #raw == 17 then
+          c0, a, b = unpack('<Bdd', raw)
+        end
+      end
+      local found = c0 == code
+      if op == 'refund' then
+        if found then
+          local k = cost * interval
+          if code == 4 then
+            -- Only a charge in the stored window can still be undone.
+            if a == (idiv(now, window) + 1) * window then b = max(0, b - cost) end
+            local exp = 0
+            if b > 0 then exp = a end
+            store(key, pack('<Bdd', 4, a, b), exp, now)
+          elseif code == 5 then
+            -- The charge counts in curr while its window is the stored one, in
+            -- prev once the stored window is the next one.
+            local stored_id, now_id = idiv(a, window) - 2, idiv(now, window)
+            if stored_id == now_id then
+              b = max(0, b - cost)
+            elseif stored_id == now_id + 1 then
+              c = max(0, c - cost)
+            end
+            local exp = 0
+            if b > 0 or c > 0 then exp = a end
+            store(key, pack('<Bddd', 5, a, b, c), exp, now)
+          else
+            -- Buckets: give back k*T of the deficit/offset/drain; state time
+            -- (last/anchor) never moves backwards.
+            b = max(0, b - k)
+            store(key, pack('<Bdd', code, a, b), a + ceil_micros(b), now)
+          end
+        end
+      else
+        local na, nb, nc
+        if code == 1 then
+          if not found then a, b = now, 0 end
+          allowed, remaining, reset, retry, delay, na, nb, expires =
+            token_bucket(burst, interval, rate, a, b, now, cost)
+        elseif code == 2 then
+          if not found then a, b = now, 0 end
+          allowed, remaining, reset, retry, delay, na, nb, expires = gcra(burst, interval, a, b, now, cost)
+        elseif code == 3 then
+          if not found then a, b = now, 0 end
+          allowed, remaining, reset, retry, delay, na, nb, expires =
+            leaky_bucket(burst, interval, rate, tonumber(ARGV[base + 5]) == 1, a, b, now, cost)
+        elseif code == 4 then
+          if not found then a, b = (idiv(now, window) + 1) * window, 0 end
+          allowed, remaining, reset, retry, delay, na, nb, expires = fixed_window(limit, window, a, b, now, cost)
+        else
+          if not found then a, b, c = (idiv(now, window) + 2) * window, 0, 0 end
+          allowed, remaining, reset, retry, delay, na, nb, nc, expires =
+            sliding_window(limit, window, a, b, c, now, cost)
+        end
+        if allowed == 1 and cost > 0 then
+          if code == 5 then
+            value = pack('<Bddd', 5, na, nb, nc)
+          else
+            value = pack('<Bdd', code, na, nb)
+          end
+        end
+      end
+    end
+
+    if op == 'refund' then
+      allowed, remaining, reset, retry, delay = 0, 0, 0, 0, 0
+    elseif allowed == 0 then
+      all_allowed = false
+    end
+    values[j], expiries[j] = value, expires
+    reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4], reply[r + 5] = allowed, remaining, reset, retry, delay
+    r = r + 5
   end
   -- All or none: a denial anywhere, or a peek, leaves Redis unchanged.
-  if cost > 0 and all_allowed then
-    for _, c in ipairs(checks) do
-      store(c.key, c.algo.encode(c.next), c.expires_at, now)
-    end
+  if op == 'decide' and cost > 0 and all_allowed then
+    for j = 1, m do store(KEYS[k0 + j], values[j], expiries[j], now) end
   end
-elseif op == 'refund' then
-  for _, c in ipairs(checks) do
-    local s = load(c.key, c.code)
-    if s ~= nil then
-      local next = c.algo.refund(c.spec, s, now, cost)
-      store(c.key, c.algo.encode(next), c.algo.expires_at(c.spec, next), now)
-    end
-    for _ = 1, 5 do reply[#reply + 1] = 0 end
-  end
-else
-  return redis.error_reply('ERR decide.lua: op must be decide or refund')
+  return nil
 end
 
+local op = ARGV[3]
+local err
+if op == 'batch' then
+  local decisions = tonumber(ARGV[2])
+  if decisions == nil then return redis.error_reply('ERR decide.lua: batch needs the number of decisions') end
+  local k0, a0 = 0, 3
+  for _ = 1, decisions do
+    local now, cost, m = ARGV[a0 + 1], tonumber(ARGV[a0 + 2]), tonumber(ARGV[a0 + 3])
+    if now == nil or cost == nil or m == nil then return redis.error_reply('ERR decide.lua: truncated batch') end
+    now = instant(now)
+    if #reply == 0 then reply[1] = now end
+    err = run('decide', now, cost, k0, a0 + 3, m)
+    if err then return redis.error_reply(err) end
+    k0, a0 = k0 + m, a0 + 3 + 5 * m
+  end
+elseif op == 'decide' or op == 'refund' then
+  local now, cost = instant(ARGV[1]), tonumber(ARGV[2])
+  if now == nil or cost == nil then return redis.error_reply('ERR decide.lua: now and cost must be numbers') end
+  reply[1] = now
+  err = run(op, now, cost, 0, 3, #KEYS)
+  if err then return redis.error_reply(err) end
+else
+  return redis.error_reply('ERR decide.lua: op must be decide, refund or batch')
+end
 return reply

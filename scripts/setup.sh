@@ -10,6 +10,8 @@ packages=(
   libcli11-dev                                  # CLI parsing
   libgtest-dev libgmock-dev librapidcheck-dev   # unit and property tests
   libbenchmark-dev                              # Google Benchmark
+  libhiredis-dev                                # Redis store: protocol and client
+  redis-server redis-sentinel redis-tools       # Redis tests start their own servers (and redis-benchmark)
 )
 
 as_root=()

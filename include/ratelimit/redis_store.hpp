@@ -54,6 +54,9 @@ struct RedisStoreOptions {
   /// Connections per Redis node. Concurrent decisions on one connection are
   /// pipelined (sent together, answered in order).
   int pool_size = 4;
+  /// Most concurrent single-slot decisions merged into one script call (one
+  /// EVALSHA runs them one after another, each all-or-none). 1 disables merging.
+  int max_batch = 32;
   RedisTimeMode time_mode = RedisTimeMode::server;
 };
 
@@ -68,7 +71,7 @@ class InvalidRedisUrl : public std::invalid_argument {
 ///   redis+sentinel://[[user]:password@]host:port[,host:port...]/master_name[/db][?options]
 ///   redis+cluster://[[user]:password@]host:port[,host:port...][?options]
 /// Options (query string): prefix, connect_timeout_ms, timeout_ms, pool,
-/// time=server|client. Percent-escapes are decoded in user, password and prefix.
+/// batch (max_batch), time=server|client. Percent-escapes are decoded in user, password and prefix.
 /// Throws InvalidRedisUrl. Options it does not know are returned in `unknown`
 /// (the caller may own them, e.g. GuardedStore's failure options); pass
 /// nullptr to reject them.

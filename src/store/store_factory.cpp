@@ -64,7 +64,7 @@ std::unique_ptr<Store> open_store(std::string_view spec) {
       guard.breaker_open = integer_option(spec, key, value, 1, 3'600'000) * kMicrosPerMilli;
     } else {
       bad_option(spec, "unknown option '" + key +
-                           "' (known: prefix, connect_timeout_ms, timeout_ms, pool, time, failure, local_share, "
+                           "' (known: prefix, connect_timeout_ms, timeout_ms, pool, batch, time, failure, local_share, "
                            "breaker_failures, breaker_open_ms)");
     }
   }

@@ -191,6 +191,31 @@ TEST_F(RedisStoreTest, ScriptFlushAndRestartMidRun) {
   EXPECT_GE(store.redis_stats().reconnects, 4u);
 }
 
+TEST_F(RedisStoreTest, ConcurrentDecisionsAreMergedAndStayExact) {
+  RedisStoreOptions o = client_time(server_->url());
+  o.pool_size = 2;
+  RedisStore store(o);
+  const LimitSpec spec(Algorithm::sliding_window, 1000, kMicrosPerMinute);
+  std::atomic<long long> admitted{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 16; ++t) {
+    callers.emplace_back([&, t] {
+      // Half the callers on the shared key, the others on keys of their own.
+      const std::string own = "own:" + std::to_string(t);
+      for (int i = 0; i < 200; ++i) {
+        const bool shared = t % 2 == 0;
+        const Decision d = store.decide_one(Check{&spec, shared ? "shared" : own}, 1, kT0);
+        if (shared && d.allowed) admitted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(admitted.load(), 1000);  // 8 callers x 200 attempts on one key limited to 1000
+  EXPECT_EQ(store.decide_one(Check{&spec, "own:1"}, 0, kT0).remaining, 800);
+  // 3200 decisions took fewer script runs: concurrent ones were merged.
+  EXPECT_LT(store.redis_stats().scripts_run, 3200u);
+}
+
 TEST_F(RedisStoreTest, ServerTimeModeIgnoresTheCallersInstant) {
   RedisStore store(parse_redis_url(server_->url()));
   const LimitSpec spec(Algorithm::fixed_window, 2, kMicrosPerHour);

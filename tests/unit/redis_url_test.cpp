@@ -13,7 +13,7 @@ namespace {
 
 TEST(RedisUrl, StandaloneWithEverything) {
   const RedisStoreOptions o = parse_redis_url(
-      "redis://alice:s%40cret@10.0.0.7:6380/3?prefix=app%3Arl%3A&timeout_ms=20&connect_timeout_ms=50&pool=8&time=client");
+      "redis://alice:s%40cret@10.0.0.7:6380/3?prefix=app%3Arl%3A&timeout_ms=20&connect_timeout_ms=50&pool=8&batch=16&time=client");
   EXPECT_EQ(o.topology, RedisTopology::standalone);
   ASSERT_EQ(o.endpoints.size(), 1u);
   EXPECT_EQ(o.endpoints[0], (RedisEndpoint{"10.0.0.7", 6380}));
@@ -24,6 +24,7 @@ TEST(RedisUrl, StandaloneWithEverything) {
   EXPECT_EQ(o.command_timeout_ms, 20);
   EXPECT_EQ(o.connect_timeout_ms, 50);
   EXPECT_EQ(o.pool_size, 8);
+  EXPECT_EQ(o.max_batch, 16);
   EXPECT_EQ(o.time_mode, RedisTimeMode::client);
 }
 
@@ -78,6 +79,7 @@ TEST(RedisUrl, ErrorsNameThePart) {
   expect_error("redis://user@localhost", "credentials");
   expect_error("redis://u:@localhost", "empty password");
   expect_error("redis://localhost?pool=0", "option pool='0'");
+  expect_error("redis://localhost?batch=0", "option batch='0'");
   expect_error("redis://localhost?timeout_ms=-5", "option timeout_ms='-5'");
   expect_error("redis://localhost?time=local", "option time='local'");
   expect_error("redis://localhost?nonsense=1", "unknown option 'nonsense'");

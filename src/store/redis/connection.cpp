@@ -4,6 +4,7 @@
 #include "store/redis/connection.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <sys/time.h>
 
@@ -23,6 +24,21 @@ bool is_timeout(const redisContext& ctx) {
          (std::strstr(ctx.errstr, "timed out") != nullptr || std::strstr(ctx.errstr, "temporarily unavailable") != nullptr);
 }
 
+// hiredis writes with write(2): a Redis that closed the connection would raise
+// SIGPIPE, whose default action kills the process. Ignore it unless the
+// application installed its own handler (the write then fails with EPIPE,
+// which is a connection error like any other).
+void ignore_sigpipe_once() {
+  static const bool done = [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      (void)signal(SIGPIPE, SIG_IGN);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace
 
 std::string describe(const RedisEndpoint& at) { return at.host + ":" + std::to_string(at.port); }
@@ -33,6 +49,7 @@ std::string_view error_text(const redisReply& r) noexcept {
 }
 
 std::unique_ptr<Connection> Connection::open(const RedisEndpoint& at, const ConnectSettings& settings) {
+  ignore_sigpipe_once();
   redisContext* ctx = redisConnectWithTimeout(at.host.c_str(), at.port, to_timeval(settings.connect_timeout_ms));
   if (ctx == nullptr) throw StoreUnavailable(StoreUnavailable::Kind::connection, "redis " + describe(at) + ": out of memory");
   std::unique_ptr<Connection> conn(new Connection(ctx, at));

@@ -7,11 +7,12 @@ NodePool::NodePool(RedisEndpoint at, const ConnectSettings& settings, Counters& 
   for (int i = 0; i < size; ++i) conns_.push_back(std::make_unique<PipelinedConnection>(at_, settings, counters));
 }
 
-PipelinedConnection& NodePool::connection() {
-  // One number per thread for the process's life; pools of any size map it.
+unsigned thread_number() noexcept {
   static std::atomic<unsigned> next_thread{0};
-  thread_local const unsigned thread_number = next_thread.fetch_add(1, std::memory_order_relaxed);
-  return *conns_[thread_number % conns_.size()];
+  thread_local const unsigned number = next_thread.fetch_add(1, std::memory_order_relaxed);
+  return number;
 }
+
+PipelinedConnection& NodePool::connection() { return *conns_[thread_number() % conns_.size()]; }
 
 }  // namespace ratelimit::redis

@@ -9,6 +9,10 @@
 
 namespace ratelimit::redis {
 
+/// A small number per thread, fixed for the thread's life (0, 1, 2... in the
+/// order threads first ask): spreads threads over connections and lanes.
+[[nodiscard]] unsigned thread_number() noexcept;
+
 /// `size` pipelined connections to one node. Each thread sticks to one of
 /// them (assigned round robin on first use), so with as many connections as
 /// callers every caller has its own, and with fewer they share and pipeline.

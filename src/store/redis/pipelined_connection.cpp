@@ -2,30 +2,18 @@
 
 namespace ratelimit::redis {
 
+namespace {
+// Commands one write may carry: bounds the leader's buffers and the
+// latency its followers see.
+constexpr std::size_t kMaxPipeline = 256;
+}  // namespace
+
 PipelinedConnection::PipelinedConnection(RedisEndpoint at, const ConnectSettings& settings, Counters& counters)
     : at_(std::move(at)), settings_(settings), counters_(counters) {}
 
 std::vector<Reply> PipelinedConnection::run(std::span<const Command* const> commands) {
-  Request mine{commands, {}, nullptr, false};
-  std::unique_lock lock(mu_);
-  queue_.push_back(&mine);
-  while (!mine.done) {
-    if (leader_active_) {
-      done_cv_.wait(lock);
-      continue;
-    }
-    leader_active_ = true;
-    std::vector<Request*> batch;
-    batch.swap(queue_);
-    lock.unlock();
-    send_batch(batch);
-    lock.lock();
-    for (Request* r : batch) r->done = true;
-    leader_active_ = false;
-    // Wakes the batch's callers and, if more queued meanwhile, one of them
-    // becomes the next leader.
-    done_cv_.notify_all();
-  }
+  Request mine{commands, {}, nullptr};
+  combiner_.submit(mine, kMaxPipeline, [this](std::span<Request* const> batch) { send_batch(batch); });
   if (mine.error) std::rethrow_exception(mine.error);
   return std::move(mine.replies);
 }
@@ -35,7 +23,7 @@ Reply PipelinedConnection::run(const Command& command) {
   return std::move(run(std::span<const Command* const>(&one, 1)).front());
 }
 
-void PipelinedConnection::send_batch(std::vector<Request*>& batch) {
+void PipelinedConnection::send_batch(std::span<Request* const> batch) {
   flat_.clear();
   replies_.clear();
   for (const Request* r : batch) flat_.insert(flat_.end(), r->commands.begin(), r->commands.end());
@@ -49,6 +37,11 @@ void PipelinedConnection::send_batch(std::vector<Request*>& batch) {
     conn_.reset();  // a timed-out socket may still deliver a stale reply: never reuse it
     Counters::bump(e.kind() == StoreUnavailable::Kind::timeout ? counters_.timeouts : counters_.errors);
     const auto error = std::current_exception();
+    for (Request* r : batch) r->error = error;
+    return;
+  } catch (...) {
+    conn_.reset();
+    const auto error = std::current_exception();  // e.g. bad_alloc: fail the batch, keep going
     for (Request* r : batch) r->error = error;
     return;
   }

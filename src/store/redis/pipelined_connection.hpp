@@ -2,25 +2,20 @@
 // A connection shared by many threads, whose concurrent commands are
 // pipelined: sent in one write and answered in order (internal).
 
-#include <condition_variable>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <vector>
 
+#include "store/redis/combiner.hpp"
 #include "store/redis/connection.hpp"
 #include "store/redis/counters.hpp"
 
 namespace ratelimit::redis {
 
-/// Batching without a background thread (leader/follower): a caller queues
-/// its commands; if no caller is talking to Redis it becomes the leader,
-/// takes everything queued, sends it in one write, reads every reply and
-/// hands each caller its own. Callers that queue meanwhile wait and are sent
-/// by the next leader. Alone, a caller makes a plain round trip; under load,
-/// one write and one read serve many decisions, which is what lets a client
-/// outrun one-command-per-round-trip clients.
+/// Concurrent callers' commands are combined (see Combiner): the leader
+/// writes every queued command at once and reads every reply, so one write
+/// and one read serve many decisions. Alone, a caller makes a plain round trip.
 ///
 /// The socket is opened lazily and reopened after any failure; a failure
 /// fails every caller of that batch with StoreUnavailable.
@@ -40,19 +35,14 @@ class PipelinedConnection {
     std::span<const Command* const> commands;
     std::vector<Reply> replies;
     std::exception_ptr error;
-    bool done = false;
   };
-  // Leader only: sends the batch and fills every request (or its error).
-  void send_batch(std::vector<Request*>& batch);
+  // Sends the batch and fills every request (or its error). Never throws.
+  void send_batch(std::span<Request* const> batch);
 
   const RedisEndpoint at_;
   const ConnectSettings& settings_;
   Counters& counters_;
-
-  std::mutex mu_;
-  std::condition_variable done_cv_;
-  std::vector<Request*> queue_;     // guarded by mu_
-  bool leader_active_ = false;      // guarded by mu_
+  Combiner<Request> combiner_;
   std::unique_ptr<Connection> conn_;  // leader only
   std::vector<const Command*> flat_;  // leader only: the batch's commands in order
   std::vector<Reply> replies_;        // leader only

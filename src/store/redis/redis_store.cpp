@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <optional>
 #include <string>
 
 #include "core/request_validation.hpp"
+#include "store/redis/combiner.hpp"
 #include "store/redis/decide_script.hpp"
 #include "store/redis/options_validation.hpp"
 #include "store/redis/topology.hpp"
@@ -56,6 +58,7 @@ struct RedisStore::Impl {
     settings.connect_timeout_ms = options.connect_timeout_ms;
     settings.command_timeout_ms = options.command_timeout_ms;
     topology = redis::make_topology(options, settings, counters);
+    for (int i = 0; i < options.pool_size; ++i) lanes.push_back(std::make_unique<redis::Combiner<BatchItem>>());
   }
 
   // Checks of one decision that live on one slot (all of them outside Cluster).
@@ -82,34 +85,98 @@ struct RedisStore::Impl {
     return sha;
   }
 
+  // Appends the 5 script parameters of each listed check.
+  static void append_specs(Command& cmd, std::span<const Check> checks, const std::vector<std::uint32_t>& idx) {
+    for (const std::uint32_t i : idx) {
+      const LimitSpec& s = *checks[i].spec;
+      cmd.args.emplace_back(std::to_string(static_cast<int>(s.algorithm())));
+      cmd.args.emplace_back(std::to_string(s.limit()));
+      cmd.args.emplace_back(std::to_string(s.window()));
+      cmd.args.emplace_back(std::to_string(s.burst()));
+      cmd.args.emplace_back(std::to_string(static_cast<int>(s.mode())));
+    }
+  }
+
+  static std::string instant_arg(std::optional<Micros> at) { return at ? std::to_string(*at) : std::string(); }
+
   // Runs the script once for `group`: op "decide" (cost 0 = peek) or
   // "refund". `at` is the instant, or nullopt for Redis TIME. Writes each
   // check's decision into out[index] and returns the instant the script used.
   Micros run_script(std::span<const Check> checks, const std::vector<std::string>& keys, const Group& group,
                     std::int64_t cost, std::optional<Micros> at, std::string_view op, std::span<Decision> out) {
-    std::shared_ptr<NodePool> pool = topology->pool_for(group.slot);
-    if (current_sha().empty()) run_guarded(*pool, [&] { load_script(*pool); });
-
     Command cmd;
-    auto& a = cmd.args;
-    a.reserve(6 + group.checks.size() * (1 + kFieldsPerCheck));
-    a.emplace_back("EVALSHA");
-    a.emplace_back(current_sha());
-    a.emplace_back(std::to_string(group.checks.size()));
-    for (const std::uint32_t i : group.checks) a.push_back(keys[i]);
-    a.emplace_back(at ? std::to_string(*at) : std::string());
-    a.emplace_back(std::to_string(cost));
-    a.emplace_back(op);
-    for (const std::uint32_t i : group.checks) {
-      const LimitSpec& s = *checks[i].spec;
-      a.emplace_back(std::to_string(static_cast<int>(s.algorithm())));
-      a.emplace_back(std::to_string(s.limit()));
-      a.emplace_back(std::to_string(s.window()));
-      a.emplace_back(std::to_string(s.burst()));
-      a.emplace_back(std::to_string(static_cast<int>(s.mode())));
-    }
+    cmd.args.reserve(6 + group.checks.size() * (1 + kFieldsPerCheck));
+    cmd.args = {"EVALSHA", "", std::to_string(group.checks.size())};
+    for (const std::uint32_t i : group.checks) cmd.args.push_back(keys[i]);
+    cmd.args.push_back(instant_arg(at));
+    cmd.args.push_back(std::to_string(cost));
+    cmd.args.emplace_back(op);
+    append_specs(cmd, checks, group.checks);
+    Reply r = execute(cmd, group.slot);
+    expect_fields(*r, group.checks.size());
+    parse_into(*r, 1, checks, group.checks, out);
+    return r->element[0]->integer;
+  }
 
-    std::shared_ptr<NodePool> ask;  // set for one attempt after an ASK
+  // A decision waiting in a batch (see decide_batched).
+  struct BatchItem {
+    std::span<const Check> checks;
+    const std::vector<std::string>* keys = nullptr;
+    const Group* group = nullptr;
+    std::int64_t cost = 0;
+    std::optional<Micros> at;
+    std::span<Decision> out;
+    std::exception_ptr error;
+  };
+
+  // Decides one whole batch of single-slot decisions with one script call
+  // (op "batch"), or a lone decision with op "decide". Never throws: a
+  // failure fails every decision of the batch.
+  void run_batch(std::span<BatchItem* const> batch) {
+    try {
+      if (batch.size() == 1) {
+        const BatchItem& b = *batch.front();
+        run_script(b.checks, *b.keys, *b.group, b.cost, b.at, "decide", b.out);
+        return;
+      }
+      Command cmd;
+      std::size_t total = 0;
+      for (const BatchItem* b : batch) total += b->group->checks.size();
+      cmd.args.reserve(6 + total * 7 + batch.size() * 3);
+      cmd.args = {"EVALSHA", "", std::to_string(total)};
+      for (const BatchItem* b : batch) {
+        for (const std::uint32_t i : b->group->checks) cmd.args.push_back((*b->keys)[i]);
+      }
+      cmd.args.emplace_back();
+      cmd.args.push_back(std::to_string(batch.size()));
+      cmd.args.emplace_back("batch");
+      for (const BatchItem* b : batch) {
+        cmd.args.push_back(instant_arg(b->at));
+        cmd.args.push_back(std::to_string(b->cost));
+        cmd.args.push_back(std::to_string(b->group->checks.size()));
+        append_specs(cmd, b->checks, b->group->checks);
+      }
+      Reply r = execute(cmd, batch.front()->group->slot);
+      expect_fields(*r, total);
+      std::size_t field = 1;
+      for (BatchItem* b : batch) {
+        parse_into(*r, field, b->checks, b->group->checks, b->out);
+        field += kFieldsPerCheck * b->group->checks.size();
+      }
+    } catch (...) {
+      const auto error = std::current_exception();
+      for (BatchItem* b : batch) b->error = error;
+    }
+  }
+
+  // Sends `cmd` (an EVALSHA whose SHA, args[1], this fills in) to the node
+  // serving `slot`, following NOSCRIPT, MOVED, ASK and a demoted master.
+  // Returns the script's reply; throws StoreUnavailable.
+  Reply execute(Command& cmd, int slot) {
+    std::shared_ptr<NodePool> pool = topology->pool_for(slot);
+    if (current_sha().empty()) run_guarded(*pool, [&] { load_script(*pool); });
+    cmd.args[1] = current_sha();
+    std::shared_ptr<NodePool> ask;  // set for the attempts that follow an ASK
     for (int attempt = 0; attempt <= kMaxRedirects; ++attempt) {
       Reply r;
       if (ask) {
@@ -117,22 +184,26 @@ struct RedisStore::Impl {
         const std::array<const Command*, 2> both{&asking, &cmd};
         auto replies = run_guarded(*ask, [&] { return ask->connection().run(both); });
         r = std::move(replies[1]);
-        ask.reset();
       } else {
         r = run_guarded(*pool, [&] { return pool->connection().run(cmd); });
       }
       const std::string_view err = redis::error_text(*r);
       if (err.empty()) {
         Counters::bump(counters.scripts_run);
-        return parse(*r, checks, group, out);
+        return r;
       }
       if (starts_with(err, "NOSCRIPT")) {
-        run_guarded(*pool, [&] { load_script(*pool); });  // after SCRIPT FLUSH or a restart
+        // After SCRIPT FLUSH, a restart, or on a node that never ran it (an
+        // ASK target): load it where it was missing and try that node again.
+        NodePool& missing = ask ? *ask : *pool;
+        run_guarded(missing, [&] { load_script(missing); });
+        cmd.args[1] = current_sha();
         continue;
       }
+      ask.reset();
       if (starts_with(err, "MOVED")) {
         Counters::bump(counters.redirects);
-        pool = topology->on_moved(group.slot, redirect_target(err));
+        pool = topology->on_moved(slot, redirect_target(err));
         continue;
       }
       if (starts_with(err, "ASK")) {
@@ -145,7 +216,7 @@ struct RedisStore::Impl {
         topology->on_failure(*pool);
         // A demoted master answers READONLY: the next attempt asks for the new one.
         if (starts_with(err, "READONLY") && attempt == 0) {
-          pool = topology->pool_for(group.slot);
+          pool = topology->pool_for(slot);
           continue;
         }
         throw StoreUnavailable(StoreUnavailable::Kind::reply,
@@ -170,32 +241,34 @@ struct RedisStore::Impl {
     }
   }
 
-  Micros parse(const redisReply& r, std::span<const Check> checks, const Group& group, std::span<Decision> out) {
-    const std::size_t n = group.checks.size();
-    if (r.type != REDIS_REPLY_ARRAY || r.elements != 1 + kFieldsPerCheck * n) {
+  void expect_fields(const redisReply& r, std::size_t checks) {
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 1 + kFieldsPerCheck * checks) {
       Counters::bump(counters.errors);
       throw StoreUnavailable(StoreUnavailable::Kind::reply, "redis: the decision script returned an unexpected reply");
     }
-    auto field = [&](std::size_t i) -> long long {
-      const redisReply* e = r.element[i];
-      if (e->type != REDIS_REPLY_INTEGER) {
+    for (std::size_t i = 0; i < r.elements; ++i) {
+      if (r.element[i]->type != REDIS_REPLY_INTEGER) {
+        Counters::bump(counters.errors);
         throw StoreUnavailable(StoreUnavailable::Kind::reply, "redis: non-integer field in the script's reply");
       }
-      return e->integer;
-    };
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::size_t base = 1 + kFieldsPerCheck * j;
-      Decision& d = out[group.checks[j]];
-      d = Decision{};
-      d.allowed = field(base) == 1;
-      d.limit = checks[group.checks[j]].spec->reported_limit();
-      d.remaining = field(base + 1);
-      d.reset_after = field(base + 2);
-      const long long retry = field(base + 3);
-      d.retry_after = retry < 0 ? kInfinite : retry;
-      d.delay = field(base + 4);
     }
-    return field(0);
+  }
+
+  // Reads the 5 fields per check starting at reply element `first`.
+  static void parse_into(const redisReply& r, std::size_t first, std::span<const Check> checks,
+                         const std::vector<std::uint32_t>& idx, std::span<Decision> out) {
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      const std::size_t base = first + kFieldsPerCheck * j;
+      Decision& d = out[idx[j]];
+      d = Decision{};
+      d.allowed = r.element[base]->integer == 1;
+      d.limit = checks[idx[j]].spec->reported_limit();
+      d.remaining = r.element[base + 1]->integer;
+      d.reset_after = r.element[base + 2]->integer;
+      const long long retry = r.element[base + 3]->integer;
+      d.retry_after = retry < 0 ? kInfinite : retry;
+      d.delay = r.element[base + 4]->integer;
+    }
   }
 
   std::vector<Group> group_by_slot(const std::vector<std::string>& keys) const {
@@ -233,7 +306,12 @@ struct RedisStore::Impl {
     if (options.time_mode == RedisTimeMode::client) at = now;
 
     if (groups.size() == 1) {
-      run_script(checks, keys, groups.front(), cost, at, "decide", out);
+      // Cluster: merged decisions could span slots (CROSSSLOT), so not there.
+      if (options.max_batch > 1 && !topology->sharded()) {
+        decide_batched(checks, keys, groups.front(), cost, at, out);
+      } else {
+        run_script(checks, keys, groups.front(), cost, at, "decide", out);
+      }
       return combine(out);
     }
     // Several slots (Cluster): charge slot by slot, all at the first slot's
@@ -257,6 +335,18 @@ struct RedisStore::Impl {
       break;
     }
     return combine(out);
+  }
+
+  // Concurrent decisions on one slot are merged: a leader sends up to
+  // max_batch of them in one script call (Combiner), one lane per pooled
+  // connection so several batches can be in flight.
+  void decide_batched(std::span<const Check> checks, const std::vector<std::string>& keys, const Group& group,
+                      std::int64_t cost, std::optional<Micros> at, std::span<Decision> out) {
+    BatchItem item{checks, &keys, &group, cost, at, out, nullptr};
+    auto& lane = *lanes[redis::thread_number() % lanes.size()];
+    lane.submit(item, static_cast<std::size_t>(options.max_batch),
+                [this](std::span<BatchItem* const> batch) { run_batch(batch); });
+    if (item.error) std::rethrow_exception(item.error);
   }
 
   void reset(std::span<const Check> checks) {
@@ -287,6 +377,7 @@ struct RedisStore::Impl {
   std::unique_ptr<redis::Topology> topology;
   std::mutex sha_mu;
   std::string sha;  // guarded by sha_mu; empty until the first SCRIPT LOAD
+  std::vector<std::unique_ptr<redis::Combiner<BatchItem>>> lanes;
 };
 
 namespace {

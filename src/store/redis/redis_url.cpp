@@ -93,6 +93,8 @@ void apply_option(std::string_view url, RedisStoreOptions& o, std::string_view k
     o.command_timeout_ms = number(1, 60000);
   } else if (key == "pool") {
     o.pool_size = number(1, 1024);
+  } else if (key == "batch") {
+    o.max_batch = number(1, 1024);
   } else if (key == "time") {
     if (value == "server") {
       o.time_mode = RedisTimeMode::server;
@@ -105,7 +107,7 @@ void apply_option(std::string_view url, RedisStoreOptions& o, std::string_view k
     unknown->emplace_back(std::string(key), percent_decode(url, value));
   } else {
     bad(url, "unknown option '" + std::string(key) +
-                 "' (known: prefix, connect_timeout_ms, timeout_ms, pool, time)");
+                 "' (known: prefix, connect_timeout_ms, timeout_ms, pool, batch, time)");
   }
 }
 
@@ -207,6 +209,7 @@ std::string validate_options(const RedisStoreOptions& o) {
   if (o.key_prefix.size() > 128) return "key prefix is longer than 128 bytes";
   if (o.connect_timeout_ms < 1 || o.command_timeout_ms < 1) return "timeouts must be at least 1 ms";
   if (o.pool_size < 1 || o.pool_size > 1024) return "pool size must be in 1..1024";
+  if (o.max_batch < 1 || o.max_batch > 1024) return "batch size must be in 1..1024";
   if (o.database < 0) return "database must not be negative";
   return {};
 }
