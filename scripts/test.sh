@@ -45,6 +45,6 @@ run_tests build/asan
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 build build/tsan -DRATELIMIT_SANITIZE=thread -DRATELIMIT_BUILD_BENCH=OFF
-run_tests build/tsan -L concurrency
+run_tests build/tsan -L "concurrency|redis"
 
 echo "=== all test runs passed"

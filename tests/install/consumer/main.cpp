@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <memory>
 #include <ratelimit/ratelimit.hpp>
+#include <ratelimit/guarded_store.hpp>
+#include <ratelimit/redis_store.hpp>
 
 namespace {
 
@@ -58,6 +60,14 @@ int main() {
     threw = true;
   }
   expect(threw, "a zero limit throws InvalidLimitSpec");
+
+  // The Redis store links (ratelimit::redis, hiredis) and works without a
+  // server: nothing listens on port 1, so a guarded store fails open, degraded.
+  GuardedStore guarded(std::make_unique<RedisStore>(parse_redis_url("redis://127.0.0.1:1?timeout_ms=50")),
+                       GuardedStoreOptions{});
+  const LimitSpec spec(Algorithm::gcra, 10, kMicrosPerSecond);
+  const Decision open = guarded.decide_one(Check{&spec, "k"}, 1, clock->now());
+  expect(open.allowed && open.degraded, "an unreachable Redis fails open, degraded");
 
   if (g_failures != 0) {
     std::fprintf(stderr, "%d check(s) failed\n", g_failures);
