@@ -216,6 +216,33 @@ TEST_F(RedisStoreTest, ConcurrentDecisionsAreMergedAndStayExact) {
   EXPECT_LT(store.redis_stats().scripts_run, 3200u);
 }
 
+TEST_F(RedisStoreTest, ForeignOrCorruptValuesCountAsNewKeys) {
+  RedisStore store(client_time(server_->url()));
+  RedisStore reference(client_time(server_->url() + "?prefix=clean:"));
+  const std::vector<LimitSpec> specs{
+      LimitSpec(Algorithm::token_bucket, 5, kMicrosPerSecond), LimitSpec(Algorithm::gcra, 5, kMicrosPerSecond),
+      LimitSpec(Algorithm::leaky_bucket, 5, kMicrosPerSecond, std::nullopt, LeakyMode::shape),
+      LimitSpec(Algorithm::fixed_window, 5, kMicrosPerSecond), LimitSpec(Algorithm::sliding_window, 5, kMicrosPerSecond),
+      LimitSpec(Algorithm::sliding_log, 5, kMicrosPerSecond)};
+  // Values no decision wrote: text, truncated or oversized binary, another
+  // algorithm's state, NaN bytes, and keys of other Redis types.
+  const std::vector<std::vector<std::string>> plant{
+      {"SET", "rl:k", "hello"},       {"SET", "rl:k", std::string("\x01\x02", 2)},
+      {"SET", "rl:k", std::string(17, '\xff')}, {"SET", "rl:k", std::string(25, '\x05')},
+      {"SET", "rl:k", std::string(33, '\x06')}, {"RPUSH", "rl:k", "a"},
+      {"HSET", "rl:k", "f", "v"},     {"SADD", "rl:k", "m"}};
+  for (const auto& cmd : plant) {
+    for (const LimitSpec& spec : specs) {
+      server_->command({"DEL", "rl:k"});
+      server_->command(cmd);
+      const Decision got = store.decide_one(Check{&spec, "k"}, 2, kT0);
+      reference.reset(std::array{Check{&spec, "k"}});
+      const Decision fresh = reference.decide_one(Check{&spec, "k"}, 2, kT0);
+      EXPECT_EQ(got, fresh) << cmd[0] << " " << cmd[2] << " then " << describe(spec);
+    }
+  }
+}
+
 TEST_F(RedisStoreTest, ServerTimeModeIgnoresTheCallersInstant) {
   RedisStore store(parse_redis_url(server_->url()));
   const LimitSpec spec(Algorithm::fixed_window, 2, kMicrosPerHour);
