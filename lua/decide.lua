@@ -76,6 +76,13 @@ local function ceil_micros(x)
   return t
 end
 
+-- algo::expiry_micros: ceil_micros, but never 0 while x > 0, so a state
+-- charged by less than 1e-6 µs is still kept (and counted).
+local function expiry_micros(x)
+  if x > 0 then return max(1, ceil_micros(x)) end
+  return 0
+end
+
 -- algo::floor_units: floor(x + EPS), never negative (the `remaining` rule).
 local function floor_units(x)
   local f = x + EPS
@@ -110,7 +117,8 @@ local function token_bucket(burst, interval, rate, last, deficit, now, k)
     retry = max(1, ceil_micros((k - tokens) * interval))
   end
   local reset = ceil_micros(n_deficit)
-  return allowed, floor_units(burst - n_deficit * rate), reset, retry, 0, n_last, n_deficit, n_last + reset
+  return allowed, floor_units(burst - n_deficit * rate), reset, retry, 0, n_last, n_deficit,
+         n_last + expiry_micros(n_deficit)
 end
 
 -- gcra: (anchor, offset), tat = anchor + offset. The integer anchor keeps
@@ -133,7 +141,7 @@ local function gcra(burst, interval, anchor, offset, now, k)
     retry = max(1, ceil_micros(new_tat - tolerance))
   end
   return allowed, floor_units((tolerance - after) / interval), ceil_micros(after), retry, 0,
-         n_anchor, n_offset, n_anchor + ceil_micros(n_offset)
+         n_anchor, n_offset, n_anchor + expiry_micros(n_offset)
 end
 
 -- leaky_bucket: (last, drain), drain = µs until the queue is empty; level = drain * r.
@@ -154,7 +162,8 @@ local function leaky_bucket(capacity, interval, rate, shape, last, drain, now, k
     retry = max(1, ceil_micros((level + k - capacity) * interval))
   end
   local reset = ceil_micros(n_drain)
-  return allowed, floor_units(capacity - n_drain * rate), reset, retry, delay, n_last, n_drain, n_last + reset
+  return allowed, floor_units(capacity - n_drain * rate), reset, retry, delay, n_last, n_drain,
+         n_last + expiry_micros(n_drain)
 end
 
 -- fixed_window: (window_end, count); the window is held by its end instant.
@@ -301,7 +310,8 @@ local function store(key, value, expires, now)
   if expires <= now then
     redis.call('DEL', key)
   else
-    redis.call('SET', key, value, 'PX', max(1, idiv(expires - now + 999, 1000)))  -- ceil to whole ms
+    -- ceil to whole ms, as text: no dependence on how Redis formats Lua numbers
+    redis.call('SET', key, value, 'PX', string.format('%d', max(1, idiv(expires - now + 999, 1000))))
   end
 end
 
@@ -404,7 +414,7 @@ local function run(op, now, cost, k0, a0, m)
             -- Buckets: give back k*T of the deficit/offset/drain; state time
             -- (last/anchor) never moves backwards.
             b = max(0, b - k)
-            store(key, pack('<Bdd', code, a, b), a + ceil_micros(b), now)
+            store(key, pack('<Bdd', code, a, b), a + expiry_micros(b), now)
           end
         end
       else

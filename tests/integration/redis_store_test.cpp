@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ratelimit/redis_store.hpp"
+#include "store/redis/decide_script.hpp"
 #include "support/redis_harness.hpp"
 
 namespace ratelimit {
@@ -240,6 +241,28 @@ TEST_F(RedisStoreTest, ForeignOrCorruptValuesCountAsNewKeys) {
       const Decision fresh = reference.decide_one(Check{&spec, "k"}, 2, kT0);
       EXPECT_EQ(got, fresh) << cmd[0] << " " << cmd[2] << " then " << describe(spec);
     }
+  }
+}
+
+TEST_F(RedisStoreTest, TinyChargesAtHugeRatesAreKept) {
+  // A million units per µs: one unit is a deficit of 1e-6 µs. The key must
+  // still be written, or every request would meet a fresh bucket and nothing
+  // would be limited. Its TTL is 1 ms of Redis's real time, so three
+  // decisions at one instant are sent in one script run (op batch).
+  for (const char* code : {"1", "2", "3"}) {
+    std::vector<std::string> cmd{"EVAL", std::string(redis::kDecideScript), "3", "rl:f", "rl:f", "rl:f", "", "3",
+                                 "batch"};
+    for (int i = 0; i < 3; ++i) {
+      // Decision: now, cost, one check; check: algorithm, limit, window, burst, mode.
+      const std::vector<std::string> decision{std::to_string(kT0), "1", "1", code, "1000000", "1", "1000000", "0"};
+      cmd.insert(cmd.end(), decision.begin(), decision.end());
+    }
+    // Reply: now, then (allowed, remaining, reset, retry, delay) per decision.
+    const std::string reply = server_->command(cmd);
+    EXPECT_NE(reply.find("\n999999\n"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("\n999998\n"), std::string::npos) << reply;
+    EXPECT_NE(reply.find("\n999997\n"), std::string::npos) << reply;
+    server_->command({"DEL", "rl:f"});
   }
 }
 

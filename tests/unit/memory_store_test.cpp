@@ -268,3 +268,27 @@ TEST(MemoryStore, AgreesWithReferenceStoreOnRandomOperations) {
 
 }  // namespace
 }  // namespace ratelimit
+
+namespace ratelimit {
+namespace {
+
+// A limit of a million units per µs: one unit is a deficit of 1e-6 µs, inside
+// the rounding tolerance of reported durations. The state must still live
+// (and count) until it is full again; a sweep must not drop it early.
+TEST(MemoryStore, TinyChargesAtHugeRatesAreKept) {
+  MemoryStore store;
+  for (const Algorithm a : {Algorithm::token_bucket, Algorithm::gcra, Algorithm::leaky_bucket}) {
+    const LimitSpec spec(a, 1'000'000, 1);
+    const Micros t = 1'800'000'000'000'000;
+    for (std::int64_t i = 1; i <= 3; ++i) {
+      EXPECT_EQ(store.sweep(t), 0u) << to_string(a);
+      const Decision d = store.decide_one(Check{&spec, "fast"}, 1, t);
+      EXPECT_TRUE(d.allowed);
+      EXPECT_EQ(d.remaining, 1'000'000 - i) << to_string(a);
+    }
+    store.reset(std::array{Check{&spec, "fast"}});
+  }
+}
+
+}  // namespace
+}  // namespace ratelimit

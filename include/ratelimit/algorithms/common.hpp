@@ -42,6 +42,16 @@ inline constexpr Micros kMaxReportedDuration = Micros{1} << 62;
   return static_cast<double>(t) < v ? t + 1 : t;
 }
 
+/// How long a state holding `x` µs of deficit (or queue, or tat - anchor)
+/// lives before it equals a new key's: ceil_micros(x), but never 0 while
+/// x > 0. The tolerance of ceil_micros suits reported durations; used for
+/// expiry it would let a store drop a state charged by less than 1e-6 µs (a
+/// limit of more than 1e6 units per µs), and every request would then meet a
+/// fresh key.
+[[nodiscard]] inline Micros expiry_micros(double x) noexcept {
+  return x > 0 ? std::max<Micros>(1, ceil_micros(x)) : 0;
+}
+
 /// Result of one step: the decision and the state to store if the caller
 /// commits it (stores write it only when the request was admitted with cost > 0).
 template <class State>

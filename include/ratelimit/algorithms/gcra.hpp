@@ -20,7 +20,7 @@ struct State {
 
 /// Instant from which this state equals a new key's (tat).
 [[nodiscard]] inline Micros expires_at(const State& s) noexcept {
-  return s.anchor + ceil_micros(s.offset);
+  return s.anchor + expiry_micros(s.offset);
 }
 
 /// One request of `cost` units at `now` (cost 0 is a peek).

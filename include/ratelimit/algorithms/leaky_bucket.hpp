@@ -19,7 +19,7 @@ struct State {
 
 /// Instant from which this state equals a new key's.
 [[nodiscard]] inline Micros expires_at(const State& s) noexcept {
-  return s.last + ceil_micros(s.drain);
+  return s.last + expiry_micros(s.drain);
 }
 
 /// One request of `cost` units at `now` (cost 0 is a peek).

@@ -21,7 +21,7 @@ struct State {
 
 /// Instant from which this state equals a new key's.
 [[nodiscard]] inline Micros expires_at(const State& s) noexcept {
-  return s.last + ceil_micros(s.deficit);
+  return s.last + expiry_micros(s.deficit);
 }
 
 /// One request of `cost` units at `now` (cost 0 is a peek).
