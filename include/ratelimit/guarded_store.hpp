@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 
@@ -82,6 +84,9 @@ class GuardedStore final : public Store {
   [[nodiscard]] const GuardedStoreOptions& options() const noexcept { return options_; }
 
  private:
+  // Runs `call` on the primary if the breaker lets it; nullopt when it did
+  // not run or the primary was unavailable (the caller falls back).
+  std::optional<Decision> try_primary(const std::function<Decision()>& call);
   // Whether the primary may be tried now (closed, or this call is the half-open probe).
   bool admit_call();
   void on_success();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -173,41 +174,32 @@ Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost
   return combine(out);
 }
 
-Decision GuardedStore::decide(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
-  if (admit_call()) {
-    try {
-      Decision d = primary_->decide(checks, cost, now, each);
-      on_success();
-      return d;
-    } catch (const StoreUnavailable& e) {
-      on_failure(e);
-    } catch (...) {
-      release_probe();  // bad input says nothing about the primary's health
-      throw;
-    }
-  } else {
+std::optional<Decision> GuardedStore::try_primary(const std::function<Decision()>& call) {
+  if (!admit_call()) {
     std::lock_guard lock(mu_);
     ++stats_.short_circuited;
+    return std::nullopt;
   }
+  try {
+    Decision d = call();
+    on_success();
+    return d;
+  } catch (const StoreUnavailable& e) {
+    on_failure(e);
+    return std::nullopt;
+  } catch (...) {
+    release_probe();  // bad input says nothing about the primary's health
+    throw;
+  }
+}
+
+Decision GuardedStore::decide(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
+  if (auto d = try_primary([&] { return primary_->decide(checks, cost, now, each); })) return *d;
   return fallback(checks, cost, now, each);
 }
 
 Decision GuardedStore::decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) {
-  if (admit_call()) {
-    try {
-      Decision d = primary_->decide_one_now(check, cost, clock);
-      on_success();
-      return d;
-    } catch (const StoreUnavailable& e) {
-      on_failure(e);
-    } catch (...) {
-      release_probe();  // bad input says nothing about the primary's health
-      throw;
-    }
-  } else {
-    std::lock_guard lock(mu_);
-    ++stats_.short_circuited;
-  }
+  if (auto d = try_primary([&] { return primary_->decide_one_now(check, cost, clock); })) return *d;
   return fallback(std::span<const Check>(&check, 1), cost, clock.now(), {});
 }
 
