@@ -7,3 +7,13 @@ if(RATELIMIT_SANITIZE)
   add_compile_options(${_san})
   add_link_options(${_san})
 endif()
+
+# RATELIMIT_FUZZ instruments every target for libFuzzer (the fuzz targets add
+# -fsanitize=fuzzer at link time), with ASan and UBSan.
+if(RATELIMIT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "RATELIMIT_FUZZ needs clang (CXX=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -9,24 +9,28 @@
 -- Calling protocol:
 --   KEYS[1..n]  the Redis key of each check (n >= 1, distinct)
 --   ARGV[1]     now in µs, or "" to read the server clock (TIME)
---   ARGV[2]     cost, integer >= 0 (0 = peek: decide, change nothing)
+--   ARGV[2]     the decision's cost, integer >= 0 (0 = peek: decide, change nothing)
 --   ARGV[3]     "decide" or "refund"
---   then 5 per check: algorithm code, limit, window_us, burst, mode
+--   then 6 per check: algorithm code, limit, window_us, burst, mode, cost
 --     codes: 1 token_bucket, 2 gcra, 3 leaky_bucket, 4 fixed_window,
---            5 sliding_window, 6 sliding_log; mode: 0 police, 1 shape
+--            5 sliding_window, 6 sliding_log; mode: 0 police, 1 shape;
+--     cost: the units this check is charged, integer >= 0 (the client
+--     resolves Check::kDecisionCost to the decision's cost); ignored (0)
+--     when the decision's cost is 0
 -- Reply: { now, then per check: allowed (1/0), remaining, reset_after_us,
 --          retry_after_us (-1 = infinite), delay_us }.
 --
--- "decide" evaluates every check as of `now` and, only when cost > 0 and every
--- check admits, writes every new state (all or none). "refund" undoes a charge
--- of `cost` made at ARGV[1] as far as it still can (Redis Cluster: a later slot
--- denied); it replies with zeros in the same shape.
+-- "decide" evaluates every check as of `now` with its own cost and, only when
+-- the decision's cost > 0 and every check admits, writes the new state of
+-- every check charged more than 0 (all or none). "refund" undoes a charge of
+-- each check's cost made at ARGV[1] as far as it still can (Redis Cluster: a
+-- later slot denied); it replies with zeros in the same shape.
 --
 -- "batch" runs several independent decisions, one after another, in one call
 -- (the client merges concurrent callers' decisions: one script run instead of
 -- many). ARGV[1] is unused (""), ARGV[2] is the number of decisions D, and
 -- each decision brings its own: now ("" = TIME), cost, number of checks m,
--- then 5 per check; KEYS hold every decision's keys in order. Each decision
+-- then 6 per check; KEYS hold every decision's keys in order. Each decision
 -- is all-or-none on its own, exactly as if sent alone in that order. Reply:
 -- { now of the first decision, then 5 per check of every decision }.
 --
@@ -43,6 +47,7 @@
 local EPS = 1e-9              -- algo::kEps: tolerance in favour of admitting
 local MAX_DURATION = 2 ^ 62   -- algo::kMaxReportedDuration (exact in a double)
 local INFINITE = -1           -- retry_after when cost > limit: never admissible
+local PER_CHECK = 6           -- ARGV entries per check
 local floor = math.floor
 local pack, unpack = struct.pack, struct.unpack
 
@@ -331,21 +336,25 @@ local reply = {}
 local values, expiries = {}, {}  -- one decision's next states, written if all admit
 
 -- One decision (op decide) or refund over the m checks whose keys start at
--- KEYS[k0 + 1] and whose parameters start at ARGV[a0 + 1]. Appends 5 fields
--- per check to `reply`; returns an error message or nil.
-local function run(op, now, cost, k0, a0, m)
+-- KEYS[k0 + 1] and whose parameters start at ARGV[a0 + 1]. `decision_cost` is
+-- the decision's cost (0 = peek); each check is charged its own cost. Appends
+-- 5 fields per check to `reply`; returns an error message or nil.
+local function run(op, now, decision_cost, k0, a0, m)
   local all_allowed = true
   local r = #reply
   for j = 1, m do
     local key = KEYS[k0 + j]
-    local base = a0 + 5 * (j - 1)
+    local base = a0 + PER_CHECK * (j - 1)
     local code = tonumber(ARGV[base + 1])
     local limit = tonumber(ARGV[base + 2])
     local window = tonumber(ARGV[base + 3])
     local burst = tonumber(ARGV[base + 4])
-    if key == nil or code == nil or code < 1 or code > 6 or limit == nil or window == nil or burst == nil then
+    local cost = tonumber(ARGV[base + 6])
+    if key == nil or code == nil or code < 1 or code > 6 or limit == nil or window == nil or burst == nil or
+        cost == nil or cost < 0 then
       return 'ERR decide.lua: bad parameters for check ' .. (k0 + j)
     end
+    if decision_cost == 0 then cost = 0 end  -- a peek charges nothing
     local rate, interval = limit / window, window / limit  -- LimitSpec::rate(), interval()
     -- pcall: a key of another Redis type (WRONGTYPE) is a new key too; the SET
     -- of a commit replaces it.
@@ -362,7 +371,7 @@ local function run(op, now, cost, k0, a0, m)
           if at[x] == now then e = x break end
         end
         if e == nil and n > 0 and now < at[n] then e = n end
-        if e ~= nil then
+        if e ~= nil and cost > 0 then
           cst[e] = max(0, cst[e] - cost)
           if cst[e] == 0 then
             table.remove(at, e)
@@ -390,7 +399,7 @@ local function run(op, now, cost, k0, a0, m)
       end
       local found = c0 == code
       if op == 'refund' then
-        if found then
+        if found and cost > 0 then
           local k = cost * interval
           if code == 4 then
             -- Only a charge in the stored window can still be undone.
@@ -457,9 +466,12 @@ local function run(op, now, cost, k0, a0, m)
     reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4], reply[r + 5] = allowed, remaining, reset, retry, delay
     r = r + 5
   end
-  -- All or none: a denial anywhere, or a peek, leaves Redis unchanged.
-  if op == 'decide' and cost > 0 and all_allowed then
-    for j = 1, m do store(KEYS[k0 + j], values[j], expiries[j], now) end
+  -- All or none: a denial anywhere, or a peek, leaves Redis unchanged. A check
+  -- charged 0 has no value: its state stays as it is.
+  if op == 'decide' and decision_cost > 0 and all_allowed then
+    for j = 1, m do
+      if values[j] then store(KEYS[k0 + j], values[j], expiries[j], now) end
+    end
   end
   return nil
 end
@@ -477,7 +489,7 @@ if op == 'batch' then
     if #reply == 0 then reply[1] = now end
     err = run('decide', now, cost, k0, a0 + 3, m)
     if err then return redis.error_reply(err) end
-    k0, a0 = k0 + m, a0 + 3 + 5 * m
+    k0, a0 = k0 + m, a0 + 3 + PER_CHECK * m
   end
 elseif op == 'decide' or op == 'refund' then
   local now, cost = instant(ARGV[1]), tonumber(ARGV[2])

@@ -12,6 +12,9 @@ packages=(
   libbenchmark-dev                              # Google Benchmark
   libhiredis-dev                                # Redis store: protocol and client
   redis-server redis-sentinel redis-tools       # Redis tests start their own servers (and redis-benchmark)
+  libyaml-cpp-dev                               # policy config files
+  libssl-dev                                    # SHA-256 for API-key hashing
+  clang libclang-rt-14-dev                      # libFuzzer builds (scripts/fuzz.sh)
 )
 
 as_root=()

@@ -58,7 +58,8 @@ class MemoryStore final : public Store {
   void reset(std::span<const Check> checks) override;
   [[nodiscard]] StoreStats stats() const override;
 
-  /// Many independent single-check decisions of `cost` each, at one instant.
+  /// Many independent single-check decisions of `cost` each (or a check's own
+  /// `Check::cost`), at one instant.
   /// `out[i]` receives the decision for `checks[i]`; same result as calling
   /// `decide_one` for each in order, but faster: the store prefetches the
   /// states of upcoming keys while deciding the current one.

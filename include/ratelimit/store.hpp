@@ -18,9 +18,23 @@ namespace ratelimit {
 /// the same algorithm is one state. Callers that check several limits for one
 /// identifier give each limit its own key (e.g. "per_minute:user:42").
 /// Neither pointer is kept after the call returns.
+///
+/// One decision may charge its checks different amounts: a tier budget that
+/// counts cost units (an expensive endpoint costs 50) next to a per-IP limit
+/// that counts requests (each costs 1). A check's effective cost in a
+/// decision of `cost` is 0 when `cost` is 0 (a peek), else `cost` when
+/// `Check::cost` is kDecisionCost, else `Check::cost`.
 struct Check {
   const LimitSpec* spec = nullptr;
   std::string_view key;
+  /// Units this check is charged, when it differs from the decision's cost:
+  /// kDecisionCost (the default) means the decision's `cost`. A decision of
+  /// cost 0 (a peek) charges nothing to any check, whatever this says.
+  /// Otherwise 0 .. LimitSpec::kMaxLimit; 0 evaluates the check like a peek
+  /// and leaves its state alone, while the other checks are charged.
+  std::int64_t cost = kDecisionCost;
+  /// `cost` value meaning "the decision's cost".
+  static constexpr std::int64_t kDecisionCost = -1;
 };
 
 /// Bad input to a store (empty or overlong key, negative cost, too many
@@ -58,7 +72,10 @@ struct StoreStats {
 ///
 /// Contract, for every implementation:
 /// - `decide` admits all checks or none: either every check's state is
-///   charged `cost`, or none changes. Concurrent decisions behave as if run
+///   charged its effective cost (`cost`, or the check's own `Check::cost`),
+///   or none changes. Each check is decided with its effective cost
+///   (`remaining`, `retry_after`, and kInfinite when that cost exceeds the
+///   check's limit). Concurrent decisions behave as if run
 ///   one at a time in some order (linearizable), also across keys.
 /// - A state whose `reset_after` has passed equals an absent key, so a store
 ///   may drop it at any time.
@@ -73,10 +90,12 @@ class Store {
   virtual ~Store() = default;
 
   /// Decides one request of `cost` units (0 = peek: nothing changes) against
-  /// every check at instant `now`. Returns the combined decision (see
+  /// every check at instant `now`; a check with its own `Check::cost` is
+  /// charged that instead (see Check). Returns the combined decision (see
   /// `combine`); when `each` is not empty (it must then hold one element per
   /// check), writes every check's own decision there. Throws InvalidRequest
-  /// for bad input.
+  /// for bad input (including a check cost other than kDecisionCost or
+  /// 0 .. LimitSpec::kMaxLimit).
   virtual Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                           std::span<Decision> each = {}) = 0;
 

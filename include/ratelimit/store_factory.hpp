@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "ratelimit/attribute_store.hpp"
 #include "ratelimit/store.hpp"
 
 namespace ratelimit {
@@ -19,5 +20,13 @@ namespace ratelimit {
 ///   breaker_open_ms=N                how long it stays open before a probe (default 1000)
 /// Throws InvalidRedisUrl (or std::invalid_argument) naming what is wrong.
 [[nodiscard]] std::unique_ptr<Store> open_store(std::string_view spec);
+
+/// The AttributeStore that goes with `open_store(spec)`, from the same string:
+/// "memory": make_memory_attribute_store(). A Redis URL: a RedisAttributeStore
+/// on that deployment (same prefix, timeouts, pool; see parse_redis_url). The
+/// Store-only options (failure, local_share, breaker_failures,
+/// breaker_open_ms) are accepted and ignored. Connects lazily. Throws
+/// InvalidRedisUrl naming what is wrong.
+[[nodiscard]] std::unique_ptr<AttributeStore> open_attribute_store(std::string_view spec);
 
 }  // namespace ratelimit

@@ -32,6 +32,11 @@ void validate_request(std::span<const Check> checks, std::int64_t cost, std::spa
     const Check& c = checks[i];
     if (c.spec == nullptr) throw InvalidRequest("check " + std::to_string(i) + " has no limit spec");
     if (c.key.empty()) throw InvalidRequest("check " + std::to_string(i) + " has an empty key");
+    if (c.cost != Check::kDecisionCost && (c.cost < 0 || c.cost > LimitSpec::kMaxLimit)) {
+      throw InvalidRequest("check " + std::to_string(i) + " cost " + std::to_string(c.cost) +
+                           " is neither Check::kDecisionCost (-1) nor in 0 .. " +
+                           std::to_string(LimitSpec::kMaxLimit));
+    }
     if (c.key.size() > Store::kMaxKeyLength) {
       throw InvalidRequest("check " + std::to_string(i) + " key is " + std::to_string(c.key.size()) +
                            " bytes; at most " + std::to_string(Store::kMaxKeyLength) + " are allowed");

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 
 #include "ratelimit/guarded_store.hpp"
@@ -92,6 +93,25 @@ TEST(RedisFailure, LocalModeEnforcesThisInstancesShare) {
     admitted += d.allowed ? 1 : 0;
   }
   EXPECT_EQ(admitted, 25);  // 100 * 0.25
+}
+
+// The local store keeps each check's own cost (Check::cost); only limits are
+// scaled to this instance's share.
+TEST(RedisFailure, LocalModeChargesEachCheckItsOwnCost) {
+  Fixture f(FailureMode::local, 0.5);
+  f.server->kill();
+  const std::array checks{Check{&kSpec, "budget"}, Check{&kSpec, "per-ip", 1}};
+  std::array<Decision, 2> each;
+  const Decision d = f.store->decide(checks, 10, f.clock.now(), each);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_TRUE(d.degraded);
+  EXPECT_EQ(each[0].remaining, 40);  // 50 locally, charged 10
+  EXPECT_EQ(each[1].remaining, 49);  // 50 locally, charged 1
+  const Check too_much{&kSpec, "per-ip", 51};
+  EXPECT_EQ(f.store->decide_one(too_much, 1, f.clock.now()).retry_after, kInfinite);
+  (void)f.store->peek(checks, f.clock.now(), each);
+  EXPECT_EQ(each[0].remaining, 40);
+  EXPECT_EQ(each[1].remaining, 49);
 }
 
 TEST(RedisFailure, HalfOpenProbeReturnsDecisionsToRedis) {

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "ratelimit/redis_store.hpp"
 #include "store/redis/decide_script.hpp"
+#include "support/check_cost_cases.hpp"
 #include "support/redis_harness.hpp"
 
 namespace ratelimit {
@@ -253,8 +255,9 @@ TEST_F(RedisStoreTest, TinyChargesAtHugeRatesAreKept) {
     std::vector<std::string> cmd{"EVAL", std::string(redis::kDecideScript), "3", "rl:f", "rl:f", "rl:f", "", "3",
                                  "batch"};
     for (int i = 0; i < 3; ++i) {
-      // Decision: now, cost, one check; check: algorithm, limit, window, burst, mode.
-      const std::vector<std::string> decision{std::to_string(kT0), "1", "1", code, "1000000", "1", "1000000", "0"};
+      // Decision: now, cost, one check; check: algorithm, limit, window, burst, mode, cost.
+      const std::vector<std::string> decision{std::to_string(kT0), "1", "1", code, "1000000", "1", "1000000", "0",
+                                              "1"};
       cmd.insert(cmd.end(), decision.begin(), decision.end());
     }
     // Reply: now, then (allowed, remaining, reset, retry, delay) per decision.
@@ -282,6 +285,54 @@ TEST_F(RedisStoreTest, BadInputIsRejectedBeforeRedis) {
   EXPECT_THROW((void)store.decide_one(Check{&spec, "k"}, -1, kT0), InvalidRequest);
   EXPECT_THROW((void)store.decide_one(Check{&spec, "k"}, 1, -5), InvalidRequest);
   EXPECT_EQ(server_->dbsize(), 0);
+}
+
+// Check::cost: one script charging a cost-unit budget and a per-request
+// limit different amounts (tests/support/check_cost_cases.hpp).
+TEST_F(RedisStoreTest, EachCheckIsChargedItsOwnCost) {
+  RedisStore store(client_time(server_->url()));
+  testing::expect_per_check_costs(store, kT0, "");
+}
+
+TEST_F(RedisStoreTest, InvalidCheckCostsAreRejectedBeforeRedis) {
+  RedisStore store(client_time(server_->url()));
+  testing::expect_invalid_check_costs_rejected(store, kT0, "");
+  EXPECT_EQ(server_->dbsize(), 2);  // the two keys the valid decision charged
+}
+
+// Concurrent decisions merged into one script run (op batch) keep each
+// check's own cost: 16 callers charge a shared budget 3 per request and
+// their own per-caller limit 1 per request.
+TEST_F(RedisStoreTest, MergedDecisionsChargeEachCheckItsOwnCost) {
+  RedisStoreOptions o = client_time(server_->url());
+  o.pool_size = 2;
+  RedisStore store(o);
+  const LimitSpec budget(Algorithm::fixed_window, 300, kMicrosPerMinute);
+  const LimitSpec per_caller(Algorithm::sliding_log, 60, kMicrosPerMinute);
+  std::atomic<long long> admitted{0};
+  std::vector<std::thread> callers;
+  std::vector<long long> admitted_by(16, 0);
+  for (int t = 0; t < 16; ++t) {
+    callers.emplace_back([&, t] {
+      const std::string own = "{budget}:caller:" + std::to_string(t);
+      const std::array checks{Check{&budget, "{budget}"}, Check{&per_caller, own, 1}};
+      for (int i = 0; i < 40; ++i) {
+        if (store.decide(checks, 3, kT0).allowed) {
+          admitted.fetch_add(1);
+          ++admitted_by[static_cast<std::size_t>(t)];
+        }
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(admitted.load(), 100);  // 300 / 3
+  for (int t = 0; t < 16; ++t) {
+    const std::string own = "{budget}:caller:" + std::to_string(t);
+    EXPECT_EQ(store.decide_one(Check{&per_caller, own}, 0, kT0).remaining,
+              60 - admitted_by[static_cast<std::size_t>(t)])
+        << own;
+  }
+  EXPECT_LT(store.redis_stats().scripts_run, 640u) << "no decisions were merged";
 }
 
 TEST(RedisStoreDown, UnreachableServerIsStoreUnavailable) {

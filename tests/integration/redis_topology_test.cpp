@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <thread>
 
@@ -114,6 +115,52 @@ TEST_F(RedisClusterTest, ChecksOnSeveralSlotsAreRefundedWhenALaterSlotDenies) {
   // The global charge of the denied request was refunded: still 97.
   EXPECT_EQ(each[0].remaining, 97);
   EXPECT_EQ(store.decide_one(Check{&global, global_key}, 0, kT0).remaining, 97);
+}
+
+// Check::cost across slots: when a later slot denies, each check already
+// charged gets back its own cost (not the decision's), for every algorithm.
+TEST_F(RedisClusterTest, ACrossSlotRefundReturnsEachChecksOwnCost) {
+  RedisStore store(client_time(cluster_->url()));
+  // Three hash tags on three slots: the budget, the per-IP limit, the denier.
+  const auto slot_of_tag = [](const std::string& tag) { return RedisCluster::key_slot("rl:{" + tag + "}"); };
+  const std::string budget_tag = "cost-budget";
+  std::string ip_tag = "cost-ip";
+  for (int i = 0; slot_of_tag(ip_tag) == slot_of_tag(budget_tag); ++i) ip_tag = "cost-ip:" + std::to_string(i);
+  std::string deny_tag = "cost-deny";
+  for (int i = 0; slot_of_tag(deny_tag) == slot_of_tag(budget_tag) || slot_of_tag(deny_tag) == slot_of_tag(ip_tag);
+       ++i) {
+    deny_tag = "cost-deny:" + std::to_string(i);
+  }
+  const LimitSpec denier(Algorithm::fixed_window, 1, kMicrosPerHour);
+  std::uint64_t refunds = 0;
+  for (const Algorithm a : {Algorithm::token_bucket, Algorithm::gcra, Algorithm::leaky_bucket,
+                            Algorithm::fixed_window, Algorithm::sliding_window, Algorithm::sliding_log}) {
+    SCOPED_TRACE(std::string(to_string(a)));
+    const LimitSpec budget(a, 100, kMicrosPerMinute);
+    const LimitSpec per_ip(a, 20, kMicrosPerMinute);
+    const std::string name(to_string(a));
+    const std::string budget_key = "{" + budget_tag + "}:" + name;
+    const std::string ip_key = "{" + ip_tag + "}:" + name;
+    const std::string deny_key = "{" + deny_tag + "}:" + name;
+    // Earlier use: the budget has 80 left, the per-IP limit 15, the denier none.
+    ASSERT_TRUE(store.decide_one(Check{&budget, budget_key}, 20, kT0).allowed);
+    ASSERT_TRUE(store.decide_one(Check{&per_ip, ip_key}, 5, kT0).allowed);
+    ASSERT_TRUE(store.decide_one(Check{&denier, deny_key}, 1, kT0).allowed);
+
+    // Budget charged 10 (the decision's cost), per-IP 1, then the denier's
+    // slot denies: both are refunded what they were charged.
+    const std::array checks{Check{&budget, budget_key}, Check{&per_ip, ip_key, 1}, Check{&denier, deny_key, 1}};
+    std::array<Decision, 3> each;
+    const Decision denied = store.decide(checks, 10, kT0, each);
+    EXPECT_FALSE(denied.allowed);
+    EXPECT_EQ(denied.check_index, 2u);
+    refunds += 2;
+    EXPECT_EQ(store.redis_stats().refunds, refunds);
+    EXPECT_EQ(each[0].remaining, 80);
+    EXPECT_EQ(each[1].remaining, 15);
+    EXPECT_EQ(store.decide_one(Check{&budget, budget_key}, 0, kT0).remaining, 80);
+    EXPECT_EQ(store.decide_one(Check{&per_ip, ip_key}, 0, kT0).remaining, 15);
+  }
 }
 
 TEST_F(RedisClusterTest, MovedAndAskDuringASlotMigration) {

@@ -1,7 +1,8 @@
 // Property 5: MemoryStore against the reference store (model-based).
 //
 // Random operations over 2-4 keys, each with its own limit (any algorithm):
-// atomic multi-check decisions of 1-3 distinct keys, peeks, resets, sweeps
+// atomic multi-check decisions of 1-3 distinct keys (a check sometimes
+// charged its own Check::cost instead of the decision's), peeks, resets, sweeps
 // (MemoryStore only; with a monotone clock dropping expired states must not
 // change anything) and decide_many (same as decide_one in order, repeats of a
 // key allowed). Both stores must return the same combined decision and the
@@ -28,6 +29,8 @@ struct Op {
   Micros advance = 0;
   std::int64_t cost = 1;
   std::vector<std::size_t> keys;  ///< indices into the case's keys
+  /// Check::cost of each key's check (kDecisionCost: the decision's cost).
+  std::vector<std::int64_t> check_costs;
 };
 
 void showValue(const Op& op, std::ostream& os) {
@@ -36,7 +39,10 @@ void showValue(const Op& op, std::ostream& os) {
   if (op.kind == OpKind::decide || op.kind == OpKind::decide_many) os << " k=" << op.cost;
   if (!op.keys.empty()) {
     os << " keys:";
-    for (const std::size_t k : op.keys) os << ' ' << k;
+    for (std::size_t i = 0; i < op.keys.size(); ++i) {
+      os << ' ' << op.keys[i];
+      if (i < op.check_costs.size() && op.check_costs[i] != Check::kDecisionCost) os << "(k=" << op.check_costs[i] << ")";
+    }
   }
   os << "}";
 }
@@ -75,6 +81,16 @@ rc::Gen<Op> gen_op(std::vector<SpecParams> params) {
         break;
       case OpKind::sweep: break;
     }
+    // Sometimes a check is charged its own cost (Check::cost), as a
+    // per-request limit is next to a cost-unit budget: 1, 0, or any.
+    for (std::size_t i = 0; i < op.keys.size(); ++i) {
+      op.check_costs.push_back(*rc::gen::weightedOneOf<std::int64_t>({
+          {6, rc::gen::just(std::int64_t{Check::kDecisionCost})},
+          {2, rc::gen::just<std::int64_t>(1)},
+          {1, rc::gen::just<std::int64_t>(0)},
+          {2, rc::gen::inRange<std::int64_t>(0, max_capacity + 3)},
+      }));
+    }
     return op;
   });
 }
@@ -97,7 +113,14 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
 
   testing::ReferenceStore model;
   MemoryStore store(MemoryStoreOptions{.shards = shards});
-  auto check_of = [&](std::size_t key) { return Check{&specs[key], kKeys[key]}; };
+  auto check_of = [&](const Op& op, std::size_t i) {
+    const std::size_t key = op.keys[i];
+    return Check{&specs[key], kKeys[key], op.check_costs[i]};
+  };
+  // The units check i of `op` is charged (Check::cost's rule).
+  auto cost_of = [](const Op& op, std::size_t i) {
+    return op.cost == 0 || op.check_costs[i] == Check::kDecisionCost ? op.cost : op.check_costs[i];
+  };
 
   Micros now = start;
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -107,7 +130,7 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
     switch (op.kind) {
       case OpKind::decide: {
         std::vector<Check> checks;
-        for (const std::size_t k : op.keys) checks.push_back(check_of(k));
+        for (std::size_t c = 0; c < op.keys.size(); ++c) checks.push_back(check_of(op, c));
         std::vector<Decision> each_model(checks.size());
         std::vector<Decision> each_store(checks.size());
         const Decision m = model.decide(checks, op.cost, now, each_model);
@@ -117,7 +140,7 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
             RC_FAIL(at + " decide keys " + show_keys(op.keys) + " cost " + std::to_string(op.cost) + ": check " +
                     std::to_string(c) + " reference " + show(each_model[c]) + ", MemoryStore " + show(each_store[c]));
           }
-          if (const auto v = decision_invariant_violation(params[op.keys[c]], op.cost, each_store[c], true);
+          if (const auto v = decision_invariant_violation(params[op.keys[c]], cost_of(op, c), each_store[c], true);
               !v.empty()) {
             RC_FAIL(at + " check " + std::to_string(c) + ": " + v + " [" + show(each_store[c]) + "]");
           }
@@ -130,7 +153,7 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
       }
       case OpKind::reset: {
         std::vector<Check> checks;
-        for (const std::size_t k : op.keys) checks.push_back(check_of(k));
+        for (std::size_t c = 0; c < op.keys.size(); ++c) checks.push_back(check_of(op, c));
         model.reset(checks);
         store.reset(checks);
         break;
@@ -138,7 +161,7 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
       case OpKind::sweep: (void)store.sweep(now); break;
       case OpKind::decide_many: {
         std::vector<Check> checks;
-        for (const std::size_t k : op.keys) checks.push_back(check_of(k));
+        for (std::size_t c = 0; c < op.keys.size(); ++c) checks.push_back(check_of(op, c));
         std::vector<Decision> out(checks.size());
         store.decide_many(checks, op.cost, now, out);
         for (std::size_t c = 0; c < checks.size(); ++c) {

@@ -25,20 +25,20 @@ class ReferenceStore final : public Store {
     }
     std::lock_guard lock(mu_);
     std::vector<Decision> decisions(checks.size());
-    std::map<std::string, State> working;  // states as charged so far in this decision
+    std::map<std::string, State> working;  // states as charged in this decision (keys are distinct)
     for (std::size_t i = 0; i < checks.size(); ++i) {
       const Check& c = checks[i];
+      // The check's effective cost (Check::cost): a peek charges nothing.
+      const std::int64_t k = cost == 0 || c.cost == Check::kDecisionCost ? cost : c.cost;
       std::string key(c.key);
-      auto it = working.find(key);
-      if (it == working.end() || it->second.algorithm != c.spec->algorithm()) {
-        auto stored = states_.find(key);
-        State s = stored != states_.end() && stored->second.algorithm == c.spec->algorithm()
-                      ? stored->second
-                      : fresh(*c.spec, now);
-        it = working.insert_or_assign(key, std::move(s)).first;
-      }
-      decisions[i] = apply(*c.spec, it->second, now, cost);
+      auto stored = states_.find(key);
+      State s = stored != states_.end() && stored->second.algorithm == c.spec->algorithm()
+                    ? stored->second
+                    : fresh(*c.spec, now);
+      decisions[i] = apply(*c.spec, s, now, k);
       decisions[i].check_index = static_cast<std::uint32_t>(i);
+      // A check charged nothing keeps its state (and an absent key stays absent).
+      if (k > 0) working.insert_or_assign(key, std::move(s));
     }
     const Decision combined = combine(decisions);
     if (combined.allowed && cost > 0) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/check_cost_cases.hpp"
 #include "support/reference_store.hpp"
 
 namespace ratelimit {
@@ -250,6 +251,8 @@ TEST(MemoryStore, AgreesWithReferenceStoreOnRandomOperations) {
       if (std::find(used.begin(), used.end(), names[k]) != used.end()) continue;
       used.push_back(names[k]);
       checks.push_back({&specs[k % specs.size()], names[k]});
+      // Sometimes a cost of its own (Check::cost), charged instead of the decision's.
+      if (rng() % 4 == 0) checks.back().cost = static_cast<std::int64_t>(rng() % 5);
     }
     if (rng() % 50 == 0) {
       store.reset(checks);
@@ -287,6 +290,71 @@ TEST(MemoryStore, TinyChargesAtHugeRatesAreKept) {
       EXPECT_EQ(d.remaining, 1'000'000 - i) << to_string(a);
     }
     store.reset(std::array{Check{&spec, "fast"}});
+  }
+}
+
+}  // namespace
+}  // namespace ratelimit
+
+namespace ratelimit {
+namespace {
+
+// Check::cost: one decision charging a cost-unit budget and a per-request
+// limit different amounts (tests/support/check_cost_cases.hpp), on one shard
+// and spread over many, and on the reference store the property tests trust.
+TEST(MemoryStore, EachCheckIsChargedItsOwnCost) {
+  for (const std::size_t shards : {std::size_t{1}, std::size_t{64}}) {
+    SCOPED_TRACE("shards " + std::to_string(shards));
+    MemoryStore store({.shards = shards});
+    testing::expect_per_check_costs(store, kT0, "");
+  }
+  testing::ReferenceStore reference;
+  testing::expect_per_check_costs(reference, kT0, "");
+}
+
+TEST(MemoryStore, InvalidCheckCostsAreRejectedAndChangeNothing) {
+  MemoryStore store;
+  testing::expect_invalid_check_costs_rejected(store, kT0, "");
+  EXPECT_EQ(store.stats().keys, 2u);
+  const LimitSpec spec(Algorithm::gcra, 10, kMicrosPerSecond);
+  const std::array many{Check{&spec, "m1"}, Check{&spec, "m2", -2}};
+  std::array<Decision, 2> out;
+  EXPECT_THROW(store.decide_many(many, 1, kT0, out), InvalidRequest);
+  EXPECT_EQ(store.stats().keys, 2u);
+}
+
+TEST(MemoryStore, DecideManyChargesEachCheckItsOwnCost) {
+  MemoryStore store;
+  for (const Algorithm a : testing::kEveryAlgorithm) {
+    const LimitSpec spec(a, 10, kMicrosPerSecond);
+    const std::string name(to_string(a));
+    const std::string k1 = name + ":1";
+    const std::string k2 = name + ":2";
+    const std::string k3 = name + ":3";
+    const std::array checks{Check{&spec, k1, 2}, Check{&spec, k2}, Check{&spec, k1, 0}, Check{&spec, k3, 11}};
+    std::array<Decision, 4> out;
+    store.decide_many(checks, 5, kT0, out);
+    EXPECT_EQ(out[0].remaining, 8) << name;
+    EXPECT_EQ(out[1].remaining, 5) << name;
+    EXPECT_TRUE(out[2].allowed) << name;
+    EXPECT_EQ(out[2].remaining, 8) << name;
+    EXPECT_EQ(out[3].retry_after, kInfinite) << name;
+  }
+}
+
+// A check charged 0 is evaluated like a peek: an absent key stays absent,
+// whichever path decides it.
+TEST(MemoryStore, ChecksChargedNothingCreateNoKeys) {
+  for (const Algorithm a : testing::kEveryAlgorithm) {
+    MemoryStore store({.shards = 64});
+    const LimitSpec spec(a, 10, kMicrosPerSecond);
+    const std::array checks{Check{&spec, "charged"}, Check{&spec, "free", 0}, Check{&spec, "free-too", 0}};
+    std::array<Decision, 3> each;
+    EXPECT_TRUE(store.decide(checks, 4, kT0, each).allowed) << to_string(a);
+    EXPECT_EQ(each[0].remaining, 6) << to_string(a);
+    EXPECT_EQ(each[1].remaining, 10) << to_string(a);
+    EXPECT_TRUE(store.decide_one(checks[1], 4, kT0).allowed) << to_string(a);
+    EXPECT_EQ(store.stats().keys, 1u) << to_string(a);
   }
 }
 

@@ -2,7 +2,9 @@
 // Entry points of the `ratelimit` subcommands; main.cpp parses flags into these.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace ratelimit::cli {
 
@@ -32,5 +34,29 @@ int run_bench(const BenchOptions& options);
 /// `ratelimit bench --store URL`: decisions/s and latency percentiles of a
 /// shared store under `threads` concurrent callers.
 int run_store_bench(const BenchOptions& options);
+
+}  // namespace ratelimit::cli
+
+namespace ratelimit::cli {
+
+struct ConfigCheckOptions {
+  std::vector<std::string> files;
+  bool json = false;
+};
+/// `ratelimit config check FILE...`: 0 when every file is valid; errors as
+/// file:line:column: message (hint), one per line, on stderr.
+int run_config_check(const ConfigCheckOptions& options);
+
+struct ConfigTryOptions {
+  std::string file;
+  std::string user, api_key, ip, method, path;
+  std::optional<std::int64_t> cost;
+  std::uint64_t repeat = 1;
+  std::int64_t every = 0;  ///< µs between requests
+  bool json = false;
+};
+/// `ratelimit config try FILE ...`: decides the same request `repeat` times,
+/// `every` apart, on an in-memory store and a manual clock.
+int run_config_try(const ConfigTryOptions& options);
 
 }  // namespace ratelimit::cli

@@ -1,5 +1,6 @@
 // MemoryStore: several checks at once, or sliding_log, under slot locks (see store_impl.hpp).
 
+#include "core/request_validation.hpp"
 #include "store/memory/store_impl.hpp"
 
 namespace ratelimit {
@@ -73,27 +74,30 @@ void MemoryStore::Impl::unlock_found(std::span<Resolved> res,
 
 Micros MemoryStore::Impl::prepare_inserts(std::span<const Check> checks,
                                           std::span<const KeyHash> hashes,
+                                          std::span<const std::int64_t> costs,
                                           std::span<const Resolved> res, Micros now,
                                           ShardLocks& held,
                                           std::array<bool, Store::kMaxChecks>& prepared,
                                           std::size_t& rejected) {
   const std::size_t n = checks.size();
+  // An absent key charged nothing is decided on a fresh state and not kept.
+  const auto inserts = [&](std::size_t k) { return res[k].slot == nullptr && costs[k] > 0; };
   std::array<std::size_t, Store::kMaxChecks> shards_of_absent{};
   std::size_t absent = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    if (res[k].slot == nullptr) shards_of_absent[absent++] = shard_index(hashes[k]);
+    if (inserts(k)) shards_of_absent[absent++] = shard_index(hashes[k]);
   }
   held.acquire(std::span<const std::size_t>(shards_of_absent.data(), absent));
-  // Absent keys among the first `upto` checks that live in shard `s`.
+  // Absent keys to insert among the first `upto` checks that live in shard `s`.
   const auto absent_in = [&](std::size_t s, std::size_t upto) {
     std::size_t count = 0;
     for (std::size_t j = 0; j < upto; ++j) {
-      if (res[j].slot == nullptr && shard_index(hashes[j]) == s) ++count;
+      if (inserts(j) && shard_index(hashes[j]) == s) ++count;
     }
     return count;
   };
   for (std::size_t k = 0; k < n; ++k) {
-    if (res[k].slot != nullptr) continue;
+    if (!inserts(k)) continue;
     const std::size_t s = shard_index(hashes[k]);
     Shard& sh = shards[s];
     Table* t = sh.table.load(std::memory_order_relaxed);
@@ -107,7 +111,7 @@ Micros MemoryStore::Impl::prepare_inserts(std::span<const Check> checks,
   }
   for (std::size_t k = 0; k < n; ++k) {
     // Idempotent: once a shard has room for all its new keys, later calls change nothing.
-    if (res[k].slot == nullptr)
+    if (inserts(k))
       reserve_slots(shards[shard_index(hashes[k])], absent_in(shard_index(hashes[k]), n), now);
   }
   return 0;
@@ -117,22 +121,27 @@ Decision MemoryStore::Impl::decide_locked(std::span<const Check> checks,
                                           std::span<const KeyHash> hashes, std::int64_t cost,
                                           Micros now, std::span<Decision> each) {
   const std::size_t n = checks.size();
+  std::array<std::int64_t, Store::kMaxChecks> cost_storage{};
+  for (std::size_t k = 0; k < n; ++k) cost_storage[k] = effective_cost(checks[k], cost);
+  const std::span<const std::int64_t> costs(cost_storage.data(), n);
   std::array<Resolved, Store::kMaxChecks> storage{};
   const std::span<Resolved> res(storage.data(), n);
   ShardLocks held(*this);
   std::array<bool, Store::kMaxChecks> prepared{};  // absent keys with room made, under `held`
   for (;;) {
     find_all(checks, hashes, res, held);
+    // Absent keys charged nothing (a peek, or a check of cost 0) are decided
+    // on a fresh state and never inserted, so they need no preparing.
     if (cost > 0) {
       bool unprepared = false;
       for (std::size_t k = 0; k < n; ++k)
-        unprepared = unprepared || (res[k].slot == nullptr && !prepared[k]);
+        unprepared = unprepared || (res[k].slot == nullptr && costs[k] > 0 && !prepared[k]);
       if (unprepared) {
         held.release();
         prepared.fill(false);
         std::size_t rejected = 0;
         if (const Micros retry =
-                prepare_inserts(checks, hashes, res, now, held, prepared, rejected);
+                prepare_inserts(checks, hashes, costs, res, now, held, prepared, rejected);
             retry > 0) {
           return overflow(checks, rejected, retry, each);
         }
@@ -143,7 +152,7 @@ Decision MemoryStore::Impl::decide_locked(std::span<const Check> checks,
       prepared.fill(false);
       continue;
     }
-    decide_and_commit(checks, hashes, cost, now, each, res);
+    decide_and_commit(checks, hashes, costs, now, each, res);
     return combine(each.first(n));
   }
 }
@@ -158,15 +167,16 @@ Decision MemoryStore::Impl::overflow(std::span<const Check> checks, std::size_t 
 }
 
 void MemoryStore::Impl::decide_and_commit(std::span<const Check> checks,
-                                          std::span<const KeyHash> hashes, std::int64_t cost,
-                                          Micros now, std::span<Decision> each,
-                                          std::span<Resolved> res) {
+                                          std::span<const KeyHash> hashes,
+                                          std::span<const std::int64_t> costs, Micros now,
+                                          std::span<Decision> each, std::span<Resolved> res) {
   const std::size_t n = checks.size();
   std::array<Words, Store::kMaxChecks> next{};
   algo::sliding_log::State scratch_log;  // an absent sliding_log's empty log
   for (std::size_t k = 0; k < n; ++k) {
     const LimitSpec& spec = *checks[k].spec;
     const Resolved& r = res[k];
+    const std::int64_t cost = costs[k];
     if (spec.algorithm() == Algorithm::sliding_log) {
       algo::sliding_log::State* log = r.slot != nullptr ? memory::log_of(r.held) : &scratch_log;
       if (r.slot == nullptr) log->clear();
@@ -179,10 +189,13 @@ void MemoryStore::Impl::decide_and_commit(std::span<const Check> checks,
     }
     each[k].check_index = static_cast<std::uint32_t>(k);
   }
-  const bool commit = combine(each.first(n)).allowed && cost > 0;
+  // A peek charges every check 0; a check charged 0 keeps its state as is.
+  const bool all_admit = combine(each.first(n)).allowed;
   for (std::size_t k = 0; k < n; ++k) {
     const LimitSpec& spec = *checks[k].spec;
     Resolved& r = res[k];
+    const std::int64_t cost = costs[k];
+    const bool commit = all_admit && cost > 0;
     if (r.slot == nullptr) {
       if (!commit) continue;
       Words initial = next[k];

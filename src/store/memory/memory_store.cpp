@@ -20,7 +20,8 @@ Decision MemoryStore::decide(std::span<const Check> checks, std::int64_t cost, M
   EpochDomain::Guard guard;
   const std::size_t n = checks.size();
   if (n == 1 && checks[0].spec->algorithm() != Algorithm::sliding_log) {
-    const Decision d = impl_->decide_single(checks[0], hash_key(impl_->seed, checks[0].key), cost, now);
+    const Decision d = impl_->decide_single(checks[0], hash_key(impl_->seed, checks[0].key),
+                                            effective_cost(checks[0], cost), now);
     if (!each.empty()) each[0] = d;
     return d;
   }
@@ -41,7 +42,7 @@ Decision MemoryStore::decide_one_now(const Check& check, std::int64_t cost, cons
   impl_->shard_of(h).table.load(std::memory_order_acquire)->prefetch(h);
   const Micros now = clock.now();
   validate_instant(now);
-  return impl_->decide_single(check, h, cost, now);
+  return impl_->decide_single(check, h, effective_cost(check, cost), now);
 }
 
 void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, Micros now,
@@ -71,7 +72,7 @@ void MemoryStore::decide_many(std::span<const Check> checks, std::int64_t cost, 
         out[base + k] = impl_->decide_locked(std::span<const Check>(&c, 1), std::span<const KeyHash>(&hashes[k], 1),
                                              cost, now, std::span<Decision>(&one, 1));
       } else {
-        out[base + k] = impl_->decide_single(c, hashes[k], cost, now);
+        out[base + k] = impl_->decide_single(c, hashes[k], effective_cost(c, cost), now);
       }
     }
   }

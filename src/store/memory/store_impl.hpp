@@ -321,11 +321,13 @@ struct MemoryStore::Impl {
                            std::size_t count);
 
   // For a charging decision with absent keys: holds their shards' mutexes and
-  // makes room and capacity for them (marking them `prepared`). Returns 0, or
-  // the retry_after of a max_keys rejection (then `rejected` is the check's
+  // makes room and capacity for them (marking them `prepared`). Only absent
+  // keys charged something (`costs[k] > 0`) are inserted. Returns 0, or the
+  // retry_after of a max_keys rejection (then `rejected` is the check's
   // index). `held` must hold nothing on entry.
   Micros prepare_inserts(std::span<const Check> checks, std::span<const KeyHash> hashes,
-                         std::span<const Resolved> res, Micros now, ShardLocks& held,
+                         std::span<const std::int64_t> costs, std::span<const Resolved> res,
+                         Micros now, ShardLocks& held,
                          std::array<bool, Store::kMaxChecks>& prepared, std::size_t& rejected);
 
   Decision decide_locked(std::span<const Check> checks, std::span<const KeyHash> hashes,
@@ -334,12 +336,13 @@ struct MemoryStore::Impl {
   static Decision overflow(std::span<const Check> checks, std::size_t rejected, Micros retry,
                            std::span<Decision> each);
 
-  // Decides every check on its locked (or fresh) state; if all admit and
-  // cost > 0, writes every new state and publishes the new keys (their
-  // shards' mutexes are held); unlocks everything either way.
+  // Decides every check k on its locked (or fresh) state with its effective
+  // cost costs[k]; if all admit, writes the new state of every check charged
+  // something and publishes its new keys (their shards' mutexes are held);
+  // unlocks everything either way.
   void decide_and_commit(std::span<const Check> checks, std::span<const KeyHash> hashes,
-                         std::int64_t cost, Micros now, std::span<Decision> each,
-                         std::span<Resolved> res);
+                         std::span<const std::int64_t> costs, Micros now,
+                         std::span<Decision> each, std::span<Resolved> res);
 
   MemoryStoreOptions options;
   // Per-store hash seed, so clients cannot precompute colliding keys.

@@ -1,6 +1,6 @@
 // RedisStore: every decision is one EVALSHA of the decision script per hash
-// slot; NOSCRIPT, MOVED and ASK are handled here, failures surface as
-// StoreUnavailable.
+// slot (NOSCRIPT, MOVED and ASK are handled by the Router); failures surface
+// as StoreUnavailable.
 
 #include "ratelimit/redis_store.hpp"
 
@@ -13,51 +13,25 @@
 #include "core/request_validation.hpp"
 #include "store/redis/combiner.hpp"
 #include "store/redis/decide_script.hpp"
-#include "store/redis/options_validation.hpp"
+#include "store/redis/router.hpp"
 #include "store/redis/topology.hpp"
 
 namespace ratelimit {
 
 using redis::Command;
 using redis::Counters;
-using redis::NodePool;
 using redis::Reply;
 
 namespace {
 
-constexpr int kMaxRedirects = 5;
 constexpr std::size_t kFieldsPerCheck = 5;  // allowed, remaining, reset_after, retry_after, delay
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" -> the endpoint.
-RedisEndpoint redirect_target(std::string_view err) {
-  const auto space = err.rfind(' ');
-  const std::string_view addr = err.substr(space + 1);
-  const auto colon = addr.rfind(':');
-  if (space == std::string_view::npos || colon == std::string_view::npos) {
-    throw StoreUnavailable(StoreUnavailable::Kind::reply, "redis: malformed redirection '" + std::string(err) + "'");
-  }
-  return {std::string(addr.substr(0, colon)), std::stoi(std::string(addr.substr(colon + 1)))};
-}
-
-// Error replies that mean "this node cannot serve now" (a failover, a restart
-// loading its data, a cluster reconfiguring): the topology looks again.
-bool is_node_unavailable(std::string_view err) {
-  return starts_with(err, "READONLY") || starts_with(err, "LOADING") || starts_with(err, "MASTERDOWN") ||
-         starts_with(err, "CLUSTERDOWN") || starts_with(err, "TRYAGAIN");
-}
+constexpr std::size_t kArgsPerCheck = 6;    // algorithm, limit, window, burst, mode, cost
 
 }  // namespace
 
 struct RedisStore::Impl {
-  explicit Impl(RedisStoreOptions o) : options(std::move(o)) {
-    settings.username = options.username;
-    settings.password = options.password;
-    settings.database = options.database;
-    settings.connect_timeout_ms = options.connect_timeout_ms;
-    settings.command_timeout_ms = options.command_timeout_ms;
-    topology = redis::make_topology(options, settings, counters);
+  explicit Impl(RedisStoreOptions o)
+      : options(std::move(o)), router(options), counters(router.counters()) {
     for (int i = 0; i < options.pool_size; ++i) lanes.push_back(std::make_unique<redis::Combiner<BatchItem>>());
   }
 
@@ -67,26 +41,10 @@ struct RedisStore::Impl {
     std::vector<std::uint32_t> checks;
   };
 
-  // Loads the script on `pool`'s node; remembers its SHA1 (the same on every node).
-  void load_script(NodePool& pool) {
-    Reply r = pool.connection().run(Command{{"SCRIPT", "LOAD", std::string(redis::kDecideScript)}});
-    Counters::bump(counters.script_loads);
-    if (r->type != REDIS_REPLY_STRING) {
-      Counters::bump(counters.errors);
-      throw StoreUnavailable(StoreUnavailable::Kind::reply,
-                             "redis " + redis::describe(pool.endpoint()) +
-                                 ": SCRIPT LOAD failed: " + std::string(redis::error_text(*r)));
-    }
-    std::lock_guard lock(sha_mu);
-    sha.assign(r->str, r->len);
-  }
-  std::string current_sha() {
-    std::lock_guard lock(sha_mu);
-    return sha;
-  }
-
-  // Appends the 5 script parameters of each listed check.
-  static void append_specs(Command& cmd, std::span<const Check> checks, const std::vector<std::uint32_t>& idx) {
+  // Appends the 6 script parameters of each listed check: its spec, and
+  // the units it is charged in a decision (or refund) of `cost`.
+  static void append_specs(Command& cmd, std::span<const Check> checks,
+                           const std::vector<std::uint32_t>& idx, std::int64_t cost) {
     for (const std::uint32_t i : idx) {
       const LimitSpec& s = *checks[i].spec;
       cmd.args.emplace_back(std::to_string(static_cast<int>(s.algorithm())));
@@ -94,6 +52,7 @@ struct RedisStore::Impl {
       cmd.args.emplace_back(std::to_string(s.window()));
       cmd.args.emplace_back(std::to_string(s.burst()));
       cmd.args.emplace_back(std::to_string(static_cast<int>(s.mode())));
+      cmd.args.emplace_back(std::to_string(effective_cost(checks[i], cost)));
     }
   }
 
@@ -105,13 +64,13 @@ struct RedisStore::Impl {
   Micros run_script(std::span<const Check> checks, const std::vector<std::string>& keys, const Group& group,
                     std::int64_t cost, std::optional<Micros> at, std::string_view op, std::span<Decision> out) {
     Command cmd;
-    cmd.args.reserve(6 + group.checks.size() * (1 + kFieldsPerCheck));
+    cmd.args.reserve(6 + group.checks.size() * (1 + kArgsPerCheck));
     cmd.args = {"EVALSHA", "", std::to_string(group.checks.size())};
     for (const std::uint32_t i : group.checks) cmd.args.push_back(keys[i]);
     cmd.args.push_back(instant_arg(at));
     cmd.args.push_back(std::to_string(cost));
     cmd.args.emplace_back(op);
-    append_specs(cmd, checks, group.checks);
+    append_specs(cmd, checks, group.checks, cost);
     Reply r = execute(cmd, group.slot);
     expect_fields(*r, group.checks.size());
     parse_into(*r, 1, checks, group.checks, out);
@@ -142,7 +101,7 @@ struct RedisStore::Impl {
       Command cmd;
       std::size_t total = 0;
       for (const BatchItem* b : batch) total += b->group->checks.size();
-      cmd.args.reserve(6 + total * 7 + batch.size() * 3);
+      cmd.args.reserve(6 + total * (1 + kArgsPerCheck) + batch.size() * 3);
       cmd.args = {"EVALSHA", "", std::to_string(total)};
       for (const BatchItem* b : batch) {
         for (const std::uint32_t i : b->group->checks) cmd.args.push_back((*b->keys)[i]);
@@ -154,7 +113,7 @@ struct RedisStore::Impl {
         cmd.args.push_back(instant_arg(b->at));
         cmd.args.push_back(std::to_string(b->cost));
         cmd.args.push_back(std::to_string(b->group->checks.size()));
-        append_specs(cmd, b->checks, b->group->checks);
+        append_specs(cmd, b->checks, b->group->checks, b->cost);
       }
       Reply r = execute(cmd, batch.front()->group->slot);
       expect_fields(*r, total);
@@ -169,76 +128,10 @@ struct RedisStore::Impl {
     }
   }
 
-  // Sends `cmd` (an EVALSHA whose SHA, args[1], this fills in) to the node
-  // serving `slot`, following NOSCRIPT, MOVED, ASK and a demoted master.
-  // Returns the script's reply; throws StoreUnavailable.
+  // Sends `cmd` (an EVALSHA whose SHA, args[1], the router fills in) to the
+  // node serving `slot`. Returns the script's reply; throws StoreUnavailable.
   Reply execute(Command& cmd, int slot) {
-    std::shared_ptr<NodePool> pool = topology->pool_for(slot);
-    if (current_sha().empty()) run_guarded(*pool, [&] { load_script(*pool); });
-    cmd.args[1] = current_sha();
-    std::shared_ptr<NodePool> ask;  // set for the attempts that follow an ASK
-    for (int attempt = 0; attempt <= kMaxRedirects; ++attempt) {
-      Reply r;
-      if (ask) {
-        const Command asking{{"ASKING"}};
-        const std::array<const Command*, 2> both{&asking, &cmd};
-        auto replies = run_guarded(*ask, [&] { return ask->connection().run(both); });
-        r = std::move(replies[1]);
-      } else {
-        r = run_guarded(*pool, [&] { return pool->connection().run(cmd); });
-      }
-      const std::string_view err = redis::error_text(*r);
-      if (err.empty()) {
-        Counters::bump(counters.scripts_run);
-        return r;
-      }
-      if (starts_with(err, "NOSCRIPT")) {
-        // After SCRIPT FLUSH, a restart, or on a node that never ran it (an
-        // ASK target): load it where it was missing and try that node again.
-        NodePool& missing = ask ? *ask : *pool;
-        run_guarded(missing, [&] { load_script(missing); });
-        cmd.args[1] = current_sha();
-        continue;
-      }
-      ask.reset();
-      if (starts_with(err, "MOVED")) {
-        Counters::bump(counters.redirects);
-        pool = topology->on_moved(slot, redirect_target(err));
-        continue;
-      }
-      if (starts_with(err, "ASK")) {
-        Counters::bump(counters.redirects);
-        ask = topology->pool_at(redirect_target(err));
-        continue;
-      }
-      Counters::bump(counters.errors);
-      if (is_node_unavailable(err)) {
-        topology->on_failure(*pool);
-        // A demoted master answers READONLY: the next attempt asks for the new one.
-        if (starts_with(err, "READONLY") && attempt == 0) {
-          pool = topology->pool_for(slot);
-          continue;
-        }
-        throw StoreUnavailable(StoreUnavailable::Kind::reply,
-                               "redis " + redis::describe(pool->endpoint()) + ": " + std::string(err));
-      }
-      throw StoreUnavailable(StoreUnavailable::Kind::reply,
-                             "redis " + redis::describe(pool->endpoint()) + ": decision script failed: " +
-                                 std::string(err));
-    }
-    throw StoreUnavailable(StoreUnavailable::Kind::reply,
-                           "redis: more than " + std::to_string(kMaxRedirects) + " redirections for one decision");
-  }
-
-  // Runs `fn` against `pool`; a connection failure tells the topology first.
-  template <class Fn>
-  auto run_guarded(NodePool& pool, Fn&& fn) -> decltype(fn()) {
-    try {
-      return fn();
-    } catch (const StoreUnavailable&) {
-      topology->on_failure(pool);
-      throw;
-    }
+    return router.run_script(decide_script, cmd, slot, "decision script");
   }
 
   void expect_fields(const redisReply& r, std::size_t checks) {
@@ -273,7 +166,7 @@ struct RedisStore::Impl {
 
   std::vector<Group> group_by_slot(const std::vector<std::string>& keys) const {
     std::vector<Group> groups;
-    if (!topology->sharded()) {
+    if (!router.sharded()) {
       groups.push_back({0, {}});
       for (std::uint32_t i = 0; i < keys.size(); ++i) groups.front().checks.push_back(i);
       return groups;
@@ -307,7 +200,7 @@ struct RedisStore::Impl {
 
     if (groups.size() == 1) {
       // Cluster: merged decisions could span slots (CROSSSLOT), so not there.
-      if (options.max_batch > 1 && !topology->sharded()) {
+      if (options.max_batch > 1 && !router.sharded()) {
         decide_batched(checks, keys, groups.front(), cost, at, out);
       } else {
         run_script(checks, keys, groups.front(), cost, at, "decide", out);
@@ -354,44 +247,19 @@ struct RedisStore::Impl {
     for (const Group& g : group_by_slot(keys)) {
       Command del{{"DEL"}};
       for (const std::uint32_t i : g.checks) del.args.push_back(keys[i]);
-      std::shared_ptr<NodePool> pool = topology->pool_for(g.slot);
-      for (int attempt = 0; attempt <= kMaxRedirects; ++attempt) {
-        Reply r = run_guarded(*pool, [&] { return pool->connection().run(del); });
-        const std::string_view err = redis::error_text(*r);
-        if (err.empty()) break;
-        if (starts_with(err, "MOVED") && attempt < kMaxRedirects) {
-          Counters::bump(counters.redirects);
-          pool = topology->on_moved(g.slot, redirect_target(err));
-          continue;
-        }
-        Counters::bump(counters.errors);
-        throw StoreUnavailable(StoreUnavailable::Kind::reply,
-                               "redis " + redis::describe(pool->endpoint()) + ": DEL failed: " + std::string(err));
-      }
+      (void)router.run(std::move(del), g.slot, "DEL");
     }
   }
 
   RedisStoreOptions options;
-  redis::ConnectSettings settings;
-  Counters counters;
-  std::unique_ptr<redis::Topology> topology;
-  std::mutex sha_mu;
-  std::string sha;  // guarded by sha_mu; empty until the first SCRIPT LOAD
+  redis::Router router;
+  Counters& counters;  // router's
+  redis::Script decide_script{redis::kDecideScript};
   std::vector<std::unique_ptr<redis::Combiner<BatchItem>>> lanes;
 };
 
-namespace {
-
-RedisStoreOptions validated(RedisStoreOptions o) {
-  if (const std::string problem = redis::validate_options(o); !problem.empty()) {
-    throw InvalidRedisUrl("invalid Redis store options: " + problem);
-  }
-  return o;
-}
-
-}  // namespace
-
-RedisStore::RedisStore(RedisStoreOptions options) : impl_(std::make_unique<Impl>(validated(std::move(options)))) {}
+RedisStore::RedisStore(RedisStoreOptions options)
+    : impl_(std::make_unique<Impl>(redis::validated(std::move(options)))) {}
 RedisStore::~RedisStore() = default;
 
 Decision RedisStore::decide(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
