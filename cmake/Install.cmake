@@ -28,7 +28,7 @@ mark_as_advanced(RATELIMIT_INSTALL_CMAKEDIR)
 # INCLUDES DESTINATION here; keep the two in step), and Threads
 # (public). ratelimit_warnings
 # is wrapped in $<BUILD_INTERFACE:...>, so it is not exported.
-install(TARGETS ratelimit ratelimit_redis
+install(TARGETS ratelimit ratelimit_redis ratelimit_policy
   EXPORT ratelimitTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT ratelimit_development
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT ratelimit_runtime

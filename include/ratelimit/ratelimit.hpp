@@ -1,8 +1,11 @@
 #pragma once
 /// @file ratelimit.hpp
-/// Everything public, in one include.
+/// Everything public of the core library (ratelimit::ratelimit), in one
+/// include. The Redis store (ratelimit/redis_store.hpp) and the policy engine
+/// (ratelimit/policy/*.hpp) are libraries of their own.
 
 #include "ratelimit/algorithms.hpp"
+#include "ratelimit/attribute_store.hpp"
 #include "ratelimit/decision.hpp"
 #include "ratelimit/limit_spec.hpp"
 #include "ratelimit/limiter.hpp"

@@ -6,6 +6,8 @@
 #include <ratelimit/ratelimit.hpp>
 #include <ratelimit/guarded_store.hpp>
 #include <ratelimit/redis_store.hpp>
+#include <ratelimit/policy/config_loader.hpp>
+#include <ratelimit/policy/engine.hpp>
 
 namespace {
 
@@ -68,6 +70,22 @@ int main() {
   const LimitSpec spec(Algorithm::gcra, 10, kMicrosPerSecond);
   const Decision open = guarded.decide_one(Check{&spec, "k"}, 1, clock->now());
   expect(open.allowed && open.degraded, "an unreachable Redis fails open, degraded");
+
+  // The policy engine (ratelimit::policy) loads a YAML config and decides.
+  const auto config = policy::load_config(
+      "default_tier: free\ntiers:\n  free: {limits: [{name: burst, rate: 1/s, burst: 2}]}\n", "consumer.yaml");
+  const auto attributes = make_memory_attribute_store();
+  policy::PolicyEngine engine(*store, *attributes, *clock, config);
+  expect(engine.decide({.user = "u"}).allowed, "policy: first request allowed");
+  expect(engine.decide({.user = "u"}).allowed, "policy: second request allowed");
+  const auto third = engine.decide({.user = "u"});
+  expect(!third.allowed && third.scope == "burst" && third.tier == "free", "policy: third denied by 'burst'");
+  try {
+    (void)policy::load_config("tiers: 3\n", "bad.yaml");
+    expect(false, "policy: a bad config throws");
+  } catch (const policy::ConfigError& e) {
+    expect(e.issues().at(0).line == 1, "policy: errors carry their line");
+  }
 
   if (g_failures != 0) {
     std::fprintf(stderr, "%d check(s) failed\n", g_failures);
