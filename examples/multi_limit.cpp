@@ -3,7 +3,8 @@
 //
 //   1. Limits as data: LimitParams rows validated once with LimitSpec::validate.
 //   2. Every request checked against a global, a per-IP and a per-user limit in
-//      one all-or-nothing Store::decide; the limiting scope named.
+//      one all-or-nothing Store::decide; the limiting scope named. Checks
+//      charged different costs in one decision (Check::cost).
 //   3. Leaky bucket in shape mode: admit, but tell the caller to wait (delay).
 //   4. The algorithms as pure functions, with no store: a what-if.
 //   5. Batches, sweeping and statistics.
@@ -139,6 +140,22 @@ void scoped_requests() {
   clock.advance(kMicrosPerSecond);
   const Decision by_user = request("192.0.2.1", "u1");
   expect(!by_user.allowed && specs[by_user.check_index].first == "user", "user limit reached");
+
+  // Checks charged different amounts in one decision: a tier budget counts
+  // cost units (a batch OCR call costs 50), the per-IP limit counts requests.
+  const LimitSpec budget(Algorithm::token_bucket, 1000, ratelimit::kMicrosPerHour);
+  const LimitSpec per_ip(Algorithm::gcra, 5, kMicrosPerSecond);
+  const std::array<Check, 2> priced{{
+      {&budget, "budget:tenant:7"},    // charged the decision's cost: 50
+      {&per_ip, "ip:203.0.113.8", 1},  // charged 1, whatever the decision's cost
+  }};
+  std::array<Decision, 2> priced_each{};
+  const Decision priced_d = store.decide(priced, 50, clock.now(), priced_each);
+  std::cout << "  batch OCR call: " << (priced_d.allowed ? "allowed" : "429")
+            << "  budget remaining=" << priced_each[0].remaining
+            << " ip remaining=" << priced_each[1].remaining << '\n';
+  expect(priced_d.allowed && priced_each[0].remaining == 950 && priced_each[1].remaining == 4,
+         "the budget is charged 50, the ip limit 1");
 }
 
 // ---------------------------------------------------------------------------

@@ -53,6 +53,7 @@ ListEntry entry_from(const AttributeStore::Record& record, IdType type, std::str
   if (auto o = parse_object(record.value)) {
     e.reason = text_of(*o, "reason");
     e.added_by = text_of(*o, "added_by");
+    e.added_at = micros_of(*o, "added_at");
   }
   return e;
 }

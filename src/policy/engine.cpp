@@ -338,6 +338,8 @@ void PolicyEngine::reload(PolicyConfig config) {
   reloads_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void PolicyEngine::reload_file(const std::filesystem::path& path) { reload(load_config_file(path)); }
+
 void PolicyEngine::assign_tier(IdType type, std::string_view id, std::string_view tier,
                                std::optional<Micros> ttl, std::string_view actor) {
   const auto p = compiled();

@@ -256,9 +256,10 @@ TEST_F(RedisStoreTest, TinyChargesAtHugeRatesAreKept) {
                                  "batch"};
     for (int i = 0; i < 3; ++i) {
       // Decision: now, cost, one check; check: algorithm, limit, window, burst, mode, cost.
-      const std::vector<std::string> decision{std::to_string(kT0), "1", "1", code, "1000000", "1", "1000000", "0",
-                                              "1"};
+      const std::vector<std::string> decision{std::to_string(kT0), "1", "1"};
+      const std::vector<std::string> check{code, "1000000", "1", "1000000", "0", "1"};
       cmd.insert(cmd.end(), decision.begin(), decision.end());
+      cmd.insert(cmd.end(), check.begin(), check.end());
     }
     // Reply: now, then (allowed, remaining, reset, retry, delay) per decision.
     const std::string reply = server_->command(cmd);

@@ -122,19 +122,24 @@ TEST_F(RedisClusterTest, ChecksOnSeveralSlotsAreRefundedWhenALaterSlotDenies) {
 TEST_F(RedisClusterTest, ACrossSlotRefundReturnsEachChecksOwnCost) {
   RedisStore store(client_time(cluster_->url()));
   // Three hash tags on three slots: the budget, the per-IP limit, the denier.
-  const auto slot_of_tag = [](const std::string& tag) { return RedisCluster::key_slot("rl:{" + tag + "}"); };
+  const auto slot_of_tag = [](const std::string& tag) {
+    return RedisCluster::key_slot("rl:{" + tag + "}");
+  };
   const std::string budget_tag = "cost-budget";
   std::string ip_tag = "cost-ip";
-  for (int i = 0; slot_of_tag(ip_tag) == slot_of_tag(budget_tag); ++i) ip_tag = "cost-ip:" + std::to_string(i);
+  for (int i = 0; slot_of_tag(ip_tag) == slot_of_tag(budget_tag); ++i)
+    ip_tag = "cost-ip:" + std::to_string(i);
   std::string deny_tag = "cost-deny";
-  for (int i = 0; slot_of_tag(deny_tag) == slot_of_tag(budget_tag) || slot_of_tag(deny_tag) == slot_of_tag(ip_tag);
+  for (int i = 0; slot_of_tag(deny_tag) == slot_of_tag(budget_tag) ||
+                  slot_of_tag(deny_tag) == slot_of_tag(ip_tag);
        ++i) {
     deny_tag = "cost-deny:" + std::to_string(i);
   }
   const LimitSpec denier(Algorithm::fixed_window, 1, kMicrosPerHour);
   std::uint64_t refunds = 0;
-  for (const Algorithm a : {Algorithm::token_bucket, Algorithm::gcra, Algorithm::leaky_bucket,
-                            Algorithm::fixed_window, Algorithm::sliding_window, Algorithm::sliding_log}) {
+  for (const Algorithm a :
+       {Algorithm::token_bucket, Algorithm::gcra, Algorithm::leaky_bucket, Algorithm::fixed_window,
+        Algorithm::sliding_window, Algorithm::sliding_log}) {
     SCOPED_TRACE(std::string(to_string(a)));
     const LimitSpec budget(a, 100, kMicrosPerMinute);
     const LimitSpec per_ip(a, 20, kMicrosPerMinute);
@@ -149,7 +154,8 @@ TEST_F(RedisClusterTest, ACrossSlotRefundReturnsEachChecksOwnCost) {
 
     // Budget charged 10 (the decision's cost), per-IP 1, then the denier's
     // slot denies: both are refunded what they were charged.
-    const std::array checks{Check{&budget, budget_key}, Check{&per_ip, ip_key, 1}, Check{&denier, deny_key, 1}};
+    const std::array checks{Check{&budget, budget_key}, Check{&per_ip, ip_key, 1},
+                            Check{&denier, deny_key, 1}};
     std::array<Decision, 3> each;
     const Decision denied = store.decide(checks, 10, kT0, each);
     EXPECT_FALSE(denied.allowed);

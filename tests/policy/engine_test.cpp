@@ -1,6 +1,8 @@
 // PolicyEngine behaviour: tiers at run time, lists, shadow mode, reload,
 // identifiers, scopes, bad input.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "policy_fixture.hpp"
 
@@ -71,7 +73,12 @@ TEST_F(EngineTest, RuntimeListsWithRangesExpiryAndAudit) {
   EXPECT_FALSE(decide({.user = "mallory"}).denylisted) << "expired";
   EXPECT_EQ(d.purge_expired(), 1U);
 
-  EXPECT_EQ(d.entries(ListKind::whitelist).size(), 1U);
+  const auto listed = d.entries(ListKind::whitelist);
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].added_by, "ops");
+  EXPECT_EQ(listed[0].added_at, kStart);
+  EXPECT_EQ(listed[0].reason, "lab");
+  EXPECT_EQ(listed[0].id, "2001:db8::/32");
   EXPECT_TRUE(d.remove(ListKind::whitelist, IdType::ip, "2001:db8::/32", true, "ops"));
   EXPECT_FALSE(d.remove(ListKind::whitelist, IdType::ip, "2001:db8::/32", true, "ops"));
   EXPECT_FALSE(decide({.user = "x", .ip = "2001:db8:1::5"}).whitelisted);
@@ -166,6 +173,29 @@ TEST_F(EngineTest, ReloadThatChangesTheStoreIsRejectedAndTheOldConfigStays) {
   EXPECT_THROW(engine_->reload(next), ConfigError);
   EXPECT_EQ(decide({.user = "u"}).scope, "a");
   EXPECT_EQ(engine_->reloads(), 0U);
+}
+
+TEST_F(EngineTest, InvalidFileOnReloadChangesNothing) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / "ratelimit_reload_test.yaml";
+  const auto write = [&](const char* text) { std::ofstream(file) << text; };
+  write("limits: [{name: a, scope: user, rate: 1/s, burst: 2}]\n");
+  start(load_config_file(file));
+  EXPECT_TRUE(decide({.user = "u"}).allowed);
+  write("limits: [{name: a, scope: user, rate: 1/s, burst: 2, brust: 3}]\n");
+  try {
+    engine_->reload_file(file);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(":1:"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(engine_->reloads(), 0U);
+  EXPECT_TRUE(decide({.user = "u"}).allowed) << "the old config, with its usage";
+  EXPECT_FALSE(decide({.user = "u"}).allowed);
+  write("limits: [{name: a, scope: user, rate: 1/s, burst: 5}]\n");
+  engine_->reload_file(file);
+  EXPECT_EQ(engine_->reloads(), 1U);
+  EXPECT_TRUE(decide({.user = "u"}).allowed) << "a changed limit starts afresh";
+  std::filesystem::remove(file);
 }
 
 TEST_F(EngineTest, ScopesAndCallerFallback) {

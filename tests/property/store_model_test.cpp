@@ -41,7 +41,8 @@ void showValue(const Op& op, std::ostream& os) {
     os << " keys:";
     for (std::size_t i = 0; i < op.keys.size(); ++i) {
       os << ' ' << op.keys[i];
-      if (i < op.check_costs.size() && op.check_costs[i] != Check::kDecisionCost) os << "(k=" << op.check_costs[i] << ")";
+      if (i < op.check_costs.size() && op.check_costs[i] != Check::kDecisionCost)
+        os << "(k=" << op.check_costs[i] << ")";
     }
   }
   os << "}";
@@ -140,7 +141,8 @@ RC_GTEST_PROP(StoreModel, MemoryStoreMatchesReferenceStore, ()) {
             RC_FAIL(at + " decide keys " + show_keys(op.keys) + " cost " + std::to_string(op.cost) + ": check " +
                     std::to_string(c) + " reference " + show(each_model[c]) + ", MemoryStore " + show(each_store[c]));
           }
-          if (const auto v = decision_invariant_violation(params[op.keys[c]], cost_of(op, c), each_store[c], true);
+          if (const auto v = decision_invariant_violation(params[op.keys[c]], cost_of(op, c),
+                                                          each_store[c], true);
               !v.empty()) {
             RC_FAIL(at + " check " + std::to_string(c) + ": " + v + " [" + show(each_store[c]) + "]");
           }

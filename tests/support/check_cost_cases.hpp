@@ -22,28 +22,28 @@ inline constexpr std::array kEveryAlgorithm{Algorithm::token_bucket,   Algorithm
 /// then what it must report and leave behind. Check 0 is the budget (100 per
 /// minute), check 1 the per-IP limit (20 per minute).
 struct CheckCostRow {
-  std::int64_t cost;                    ///< the decision's
-  std::array<std::int64_t, 2> check;    ///< Check::cost of each check
-  bool allowed;                         ///< combined
-  std::array<bool, 2> each_allowed;     ///< each check's own decision
-  std::array<bool, 2> never;            ///< retry_after == kInfinite
-  std::array<std::int64_t, 2> left;     ///< remaining of each, peeked afterwards
+  std::int64_t cost;                  ///< the decision's
+  std::array<std::int64_t, 2> check;  ///< Check::cost of each check
+  bool allowed;                       ///< combined
+  std::array<bool, 2> each_allowed;   ///< each check's own decision
+  std::array<bool, 2> never;          ///< retry_after == kInfinite
+  std::array<std::int64_t, 2> left;   ///< remaining of each, peeked afterwards
 };
 
 inline constexpr std::int64_t kOwn = Check::kDecisionCost;
 
 inline const std::vector<CheckCostRow> kCheckCostRows{
     // cost  check costs      allowed  each allowed    never           left
-    {10, {kOwn, 1}, true, {true, true}, {false, false}, {90, 19}},      // each its own: -10, -1
-    {10, {kOwn, 20}, false, {true, false}, {false, false}, {90, 19}},   // per-IP denies: neither
-    {95, {kOwn, 1}, false, {false, true}, {false, false}, {90, 19}},    // budget denies: neither
-    {10, {kOwn, 21}, false, {true, false}, {false, true}, {90, 19}},    // 21 > 20: never
-    {101, {kOwn, 1}, false, {false, true}, {true, false}, {90, 19}},    // 101 > 100: never
-    {0, {50, 21}, true, {true, true}, {false, false}, {90, 19}},        // a peek charges nothing
-    {10, {0, kOwn}, true, {true, true}, {false, false}, {90, 9}},       // budget charged 0
-    {9, {5, kOwn}, true, {true, true}, {false, false}, {85, 0}},        // -5, -9
-    {1, {kOwn, 0}, true, {true, true}, {false, false}, {84, 0}},        // a full limit charged 0
-    {1, {kOwn, kOwn}, false, {true, false}, {false, false}, {84, 0}},   // now it denies
+    {10, {kOwn, 1}, true, {true, true}, {false, false}, {90, 19}},     // each its own: -10, -1
+    {10, {kOwn, 20}, false, {true, false}, {false, false}, {90, 19}},  // per-IP denies: neither
+    {95, {kOwn, 1}, false, {false, true}, {false, false}, {90, 19}},   // budget denies: neither
+    {10, {kOwn, 21}, false, {true, false}, {false, true}, {90, 19}},   // 21 > 20: never
+    {101, {kOwn, 1}, false, {false, true}, {true, false}, {90, 19}},   // 101 > 100: never
+    {0, {50, 21}, true, {true, true}, {false, false}, {90, 19}},       // a peek charges nothing
+    {10, {0, kOwn}, true, {true, true}, {false, false}, {90, 9}},      // budget charged 0
+    {9, {5, kOwn}, true, {true, true}, {false, false}, {85, 0}},       // -5, -9
+    {1, {kOwn, 0}, true, {true, true}, {false, false}, {84, 0}},       // a full limit charged 0
+    {1, {kOwn, kOwn}, false, {true, false}, {false, false}, {84, 0}},  // now it denies
 };
 
 /// Runs kCheckCostRows against `store` for every algorithm at `now` (fresh
@@ -58,7 +58,8 @@ inline void expect_per_check_costs(Store& store, Micros now, const std::string& 
     for (std::size_t row = 0; row < kCheckCostRows.size(); ++row) {
       const CheckCostRow& r = kCheckCostRows[row];
       SCOPED_TRACE("row " + std::to_string(row));
-      const std::array checks{Check{&budget, budget_key, r.check[0]}, Check{&per_ip, ip_key, r.check[1]}};
+      const std::array checks{Check{&budget, budget_key, r.check[0]},
+                              Check{&per_ip, ip_key, r.check[1]}};
       std::array<Decision, 2> each;
       const Decision d = store.decide(checks, r.cost, now, each);
       EXPECT_EQ(d.allowed, r.allowed);
@@ -106,7 +107,8 @@ inline void expect_per_check_costs(Store& store, Micros now, const std::string& 
 
 /// Check costs other than kDecisionCost or 0 .. kMaxLimit are InvalidRequest
 /// naming the check and the value, and change nothing (peeked at `now`).
-inline void expect_invalid_check_costs_rejected(Store& store, Micros now, const std::string& prefix) {
+inline void expect_invalid_check_costs_rejected(Store& store, Micros now,
+                                                const std::string& prefix) {
   const LimitSpec spec(Algorithm::fixed_window, 100, kMicrosPerMinute);
   const std::string a = prefix + "{bad}:a";
   const std::string b = prefix + "{bad}:b";

@@ -331,7 +331,8 @@ TEST(MemoryStore, DecideManyChargesEachCheckItsOwnCost) {
     const std::string k1 = name + ":1";
     const std::string k2 = name + ":2";
     const std::string k3 = name + ":3";
-    const std::array checks{Check{&spec, k1, 2}, Check{&spec, k2}, Check{&spec, k1, 0}, Check{&spec, k3, 11}};
+    const std::array checks{Check{&spec, k1, 2}, Check{&spec, k2}, Check{&spec, k1, 0},
+                            Check{&spec, k3, 11}};
     std::array<Decision, 4> out;
     store.decide_many(checks, 5, kT0, out);
     EXPECT_EQ(out[0].remaining, 8) << name;
@@ -348,7 +349,8 @@ TEST(MemoryStore, ChecksChargedNothingCreateNoKeys) {
   for (const Algorithm a : testing::kEveryAlgorithm) {
     MemoryStore store({.shards = 64});
     const LimitSpec spec(a, 10, kMicrosPerSecond);
-    const std::array checks{Check{&spec, "charged"}, Check{&spec, "free", 0}, Check{&spec, "free-too", 0}};
+    const std::array checks{Check{&spec, "charged"}, Check{&spec, "free", 0},
+                            Check{&spec, "free-too", 0}};
     std::array<Decision, 3> each;
     EXPECT_TRUE(store.decide(checks, 4, kT0, each).allowed) << to_string(a);
     EXPECT_EQ(each[0].remaining, 6) << to_string(a);

@@ -69,6 +69,8 @@ struct ListEntry {
   std::optional<CidrRange> range;
   std::string reason;
   std::string added_by;
+  /// Unix µs when it was added (runtime entries; 0 for config entries).
+  Micros added_at = 0;
   /// Unix µs; nullopt = in force until removed.
   std::optional<Micros> expires_at;
 };

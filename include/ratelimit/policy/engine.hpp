@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,9 @@ class PolicyEngine {
   /// ConfigError, leaving the old config in force, when the new one changes
   /// what cannot change while running (store settings, the API-key salt).
   void reload(PolicyConfig config);
+  /// Loads `path` (load_config_file) and reloads it. A file with any problem
+  /// throws ConfigError listing them all and changes nothing.
+  void reload_file(const std::filesystem::path& path);
 
   /// The config in force.
   [[nodiscard]] std::shared_ptr<const PolicyConfig> config() const;

@@ -143,7 +143,8 @@ Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost
       specs.reserve(checks.size());
       for (const Check& c : checks) specs.push_back(local_spec(*c.spec, options_.local_share));
       std::array<Check, Store::kMaxChecks> local_checks;
-      for (std::size_t i = 0; i < checks.size(); ++i) local_checks[i] = Check{&specs[i], checks[i].key, checks[i].cost};
+      for (std::size_t i = 0; i < checks.size(); ++i)
+        local_checks[i] = Check{&specs[i], checks[i].key, checks[i].cost};
       (void)local_->decide(std::span<const Check>(local_checks).first(checks.size()), cost, now, out);
       break;
     }

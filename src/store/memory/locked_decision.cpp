@@ -72,13 +72,10 @@ void MemoryStore::Impl::unlock_found(std::span<Resolved> res,
   }
 }
 
-Micros MemoryStore::Impl::prepare_inserts(std::span<const Check> checks,
-                                          std::span<const KeyHash> hashes,
-                                          std::span<const std::int64_t> costs,
-                                          std::span<const Resolved> res, Micros now,
-                                          ShardLocks& held,
-                                          std::array<bool, Store::kMaxChecks>& prepared,
-                                          std::size_t& rejected) {
+Micros MemoryStore::Impl::prepare_inserts(
+    std::span<const Check> checks, std::span<const KeyHash> hashes,
+    std::span<const std::int64_t> costs, std::span<const Resolved> res, Micros now,
+    ShardLocks& held, std::array<bool, Store::kMaxChecks>& prepared, std::size_t& rejected) {
   const std::size_t n = checks.size();
   // An absent key charged nothing is decided on a fresh state and not kept.
   const auto inserts = [&](std::size_t k) { return res[k].slot == nullptr && costs[k] > 0; };

@@ -341,8 +341,8 @@ struct MemoryStore::Impl {
   // something and publishes its new keys (their shards' mutexes are held);
   // unlocks everything either way.
   void decide_and_commit(std::span<const Check> checks, std::span<const KeyHash> hashes,
-                         std::span<const std::int64_t> costs, Micros now,
-                         std::span<Decision> each, std::span<Resolved> res);
+                         std::span<const std::int64_t> costs, Micros now, std::span<Decision> each,
+                         std::span<Resolved> res);
 
   MemoryStoreOptions options;
   // Per-store hash seed, so clients cannot precompute colliding keys.
