@@ -170,5 +170,43 @@ TEST(Concurrency, BatchDecisionsMatchSingles) {
   EXPECT_EQ(admitted.load(), 3 * 256);
 }
 
+// Check::cost under contention: pairs charge a cost-unit budget A the
+// decision's 5 and a per-request limit B their own 1 (a third check, C,
+// charged 0, must never be created); singles charge A their own 2 and B 1.
+// Every admission is visible in exactly the units it charged.
+TEST(Concurrency, PerCheckCostsStayExactAndAtomic) {
+  for (const Algorithm a : {Algorithm::fixed_window, Algorithm::gcra, Algorithm::sliding_log}) {
+    const LimitSpec budget(a, 2000, kMicrosPerHour);
+    const LimitSpec per_request(Algorithm::token_bucket, 300, kMicrosPerHour);
+    MemoryStore store({.shards = 64});
+    std::atomic<std::int64_t> pairs{0}, singles_a{0}, singles_b{0};
+    run_threads(thread_count(), [&](unsigned t) {
+      const std::vector<Check> abc{{&budget, "A"}, {&per_request, "B", 1}, {&per_request, "C", 0}};
+      const Check a2{&budget, "A", 2};
+      const Check b1{&per_request, "B", 1};
+      for (int i = 0; i < 400; ++i) {
+        switch ((t + static_cast<unsigned>(i)) % 3) {
+          case 0:
+            pairs += store.decide(abc, 5, kT0).allowed ? 1 : 0;
+            break;
+          case 1:
+            singles_a += store.decide_one(a2, 7, kT0).allowed ? 1 : 0;
+            break;
+          default:
+            singles_b += store.decide_one(b1, 3, kT0).allowed ? 1 : 0;
+            break;
+        }
+      }
+    });
+    const std::int64_t used_a = 2000 - store.decide_one({&budget, "A"}, 0, kT0).remaining;
+    const std::int64_t used_b = 300 - store.decide_one({&per_request, "B"}, 0, kT0).remaining;
+    EXPECT_EQ(used_a, 5 * pairs + 2 * singles_a) << to_string(a);
+    EXPECT_EQ(used_b, pairs + singles_b) << to_string(a);
+    EXPECT_LE(used_a, 2000) << to_string(a);
+    EXPECT_LE(used_b, 300) << to_string(a);
+    EXPECT_EQ(store.stats().keys, 2u) << "a check charged 0 created its key; " << to_string(a);
+  }
+}
+
 }  // namespace
 }  // namespace ratelimit
