@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "policy/percent_encoding.hpp"
+
 namespace ratelimit::policy {
 
 namespace {
@@ -16,24 +18,9 @@ bool is_control(char c) noexcept {
 }
 bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
 bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using percent::is_digit;
 bool is_method_char(char c) noexcept { return is_upper(c) || is_digit(c) || c == '-' || c == '_'; }
 bool is_name_char(char c) noexcept { return is_upper(c) || is_lower(c) || is_digit(c) || c == '_'; }
-bool is_unreserved(char c) noexcept {
-  return is_upper(c) || is_lower(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-char upper_hex(char c) noexcept {
-  return (c >= 'a' && c <= 'f') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
 [[noreturn]] void fail(std::string_view text, std::string_view problem) {
   throw InvalidEndpointPattern("invalid endpoint pattern \"" + std::string(text) +
                                "\": " + std::string(problem));
@@ -67,29 +54,12 @@ bool is_wildcard_segment(std::string_view s) noexcept {
 /// A literal segment in the form the normalizer produces: unreserved escapes
 /// decoded, the other escapes with uppercase hex digits.
 std::string canonical_literal(std::string_view text, std::string_view segment) {
+  if (!percent::escapes_well_formed(segment)) {
+    fail(text, "malformed '%' escape in segment " + q(segment) + " (expected '%' and two hex digits)");
+  }
   std::string out;
   out.reserve(segment.size());
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    const char c = segment[i];
-    if (c != '%') {
-      out.push_back(c);
-      continue;
-    }
-    if (i + 2 >= segment.size() || hex_value(segment[i + 1]) < 0 || hex_value(segment[i + 2]) < 0) {
-      fail(text,
-           "malformed '%' escape in segment " + q(segment) + " (expected '%' and two hex digits)");
-    }
-    const auto decoded =
-        static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
-    if (is_unreserved(decoded)) {
-      out.push_back(decoded);
-    } else {
-      out.push_back('%');
-      out.push_back(upper_hex(segment[i + 1]));
-      out.push_back(upper_hex(segment[i + 2]));
-    }
-    i += 2;
-  }
+  percent::append_decoded(out, segment);
   if (out == "." || out == "..") {
     fail(text, "dot segment " + q(segment) +
                    " (patterns match normalized paths, which have no \".\" or \"..\")");

@@ -352,12 +352,25 @@ void PolicyEngine::assign_tier(IdType type, std::string_view id, std::string_vie
   directory_.assign_tier(type, id, tier, ttl, actor);
 }
 
-std::vector<std::string> PolicyEngine::keys_for(const Request& request) {
-  const auto p = compiled();
+// What both decide and keys_for start from: the config in force, the
+// resolved attributes, the instant and the runtime records.
+struct PolicyEngine::Context {
+  Context(const PolicyEngine& engine, Directory& directory, const Request& request)
+      : p(engine.compiled()), now(engine.clock_.now()), snap(directory.snapshot(now)) {
+    resolve(*p, request, r);
+  }
+  std::shared_ptr<const CompiledPolicy> p;
+  Micros now;
+  std::shared_ptr<const DirectorySnapshot> snap;
   Resolved r;
-  resolve(*p, request, r);
-  const Micros now = clock_.now();
-  const auto snap = directory_.snapshot(now);
+};
+
+std::vector<std::string> PolicyEngine::keys_for(const Request& request) {
+  const Context c(*this, directory_, request);
+  const auto& p = c.p;
+  const Resolved& r = c.r;
+  const Micros now = c.now;
+  const auto& snap = c.snap;
   Plan plan;
   make_plan(*p, r, tier_of(*p, *snap, r, now), plan);
   std::vector<std::string> keys;
@@ -366,11 +379,11 @@ std::vector<std::string> PolicyEngine::keys_for(const Request& request) {
 }
 
 PolicyDecision PolicyEngine::decide(const Request& request) {
-  const auto p = compiled();
-  Resolved r;
-  resolve(*p, request, r);
-  const Micros now = clock_.now();
-  const auto snap = directory_.snapshot(now);
+  const Context c(*this, directory_, request);
+  const auto& p = c.p;
+  const Resolved& r = c.r;
+  const Micros now = c.now;
+  const auto& snap = c.snap;
   PolicyDecision out;
   out.endpoint = r.endpoint;
 

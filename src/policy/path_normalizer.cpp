@@ -4,68 +4,26 @@
 #include <stdexcept>
 #include <utility>
 
+#include "policy/percent_encoding.hpp"
+
 namespace ratelimit::policy {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-
-/// RFC 3986 "unreserved": the characters whose escaped and plain forms are equivalent.
-bool is_unreserved(char c) noexcept {
-  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-/// Value of a hex digit, or -1.
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-char upper_hex(char c) noexcept {
-  return (c >= 'a' && c <= 'f') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-/// True when every '%' in `segment` starts a "%XX" escape.
-bool escapes_well_formed(std::string_view segment) noexcept {
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') continue;
-    if (i + 2 >= segment.size() || hex_value(segment[i + 1]) < 0 || hex_value(segment[i + 2]) < 0) {
-      return false;
-    }
-    i += 2;
-  }
-  return true;
-}
+using percent::is_alpha;
+using percent::hex_value;
+using percent::is_digit;
 
 /// Appends `segment` with unreserved escapes decoded and the others uppercased.
 /// A segment with a malformed '%' is appended unchanged: decoding around it
 /// could form a new escape ("%4%31" -> "%41"), and normalize would not be
 /// idempotent.
 void append_decoded(std::string& out, std::string_view segment) {
-  if (segment.find('%') == std::string_view::npos || !escapes_well_formed(segment)) {
+  if (segment.find('%') == std::string_view::npos || !percent::escapes_well_formed(segment)) {
     out.append(segment);
     return;
   }
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    const char c = segment[i];
-    if (c != '%') {
-      out.push_back(c);
-      continue;
-    }
-    const auto decoded =
-        static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
-    if (is_unreserved(decoded)) {
-      out.push_back(decoded);
-    } else {
-      out.push_back('%');
-      out.push_back(upper_hex(segment[i + 1]));
-      out.push_back(upper_hex(segment[i + 2]));
-    }
-    i += 2;
-  }
+  percent::append_decoded(out, segment);
 }
 
 bool is_numeric(std::string_view s) noexcept {

@@ -16,11 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/policy_reference.hpp"
+
 namespace ratelimit::policy {
 namespace {
 
-using Ranges = std::vector<std::pair<CidrRange, std::uint32_t>>;
-using Bytes = std::array<std::uint8_t, 16>;
+using reference::Bytes;
+using reference::Ranges;
 
 constexpr std::uint32_t kMax32 = std::numeric_limits<std::uint32_t>::max();
 
@@ -41,58 +43,11 @@ std::string error_of(std::string_view text) {
 
 // --- A reference model, written independently of the library: bit by bit. ---
 
-int bits128(const CidrRange& r) { return r.base.is_v4() ? 96 + r.prefix_length : r.prefix_length; }
-
-bool bit(const Bytes& b, int i) {
-  return ((b[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1) != 0;
-}
-
-bool reference_contains(const CidrRange& r, const IpAddress& a) {
-  const int bits = bits128(r);
-  const auto whole_bytes = static_cast<std::ptrdiff_t>(bits / 8);
-  if (!std::equal(a.bytes().begin(), a.bytes().begin() + whole_bytes, r.base.bytes().begin())) {
-    return false;
-  }
-  for (int i = bits / 8 * 8; i < bits; ++i) {
-    if (bit(r.base.bytes(), i) != bit(a.bytes(), i)) return false;
-  }
-  return true;
-}
-
-/// Linear scan: the payload of the longest containing range, the later one on a tie.
-std::optional<std::uint32_t> brute_force(const Ranges& ranges, const IpAddress& a) {
-  int best = -1;
-  std::optional<std::uint32_t> payload;
-  for (const auto& [range, value] : ranges) {
-    if (reference_contains(range, a) && bits128(range) >= best) {
-      best = bits128(range);
-      payload = value;
-    }
-  }
-  return payload;
-}
-
+using reference::bit;
+using reference::bits128;
 /// The range's address with every host bit set (`ones`) or cleared.
-IpAddress with_host_bits(const CidrRange& r, bool ones) {
-  Bytes b = r.base.bytes();
-  for (int i = bits128(r); i < 128; ++i) {
-    const auto mask = static_cast<std::uint8_t>(1u << (7 - i % 8));
-    auto& byte = b[static_cast<std::size_t>(i / 8)];
-    byte = ones ? static_cast<std::uint8_t>(byte | mask) : static_cast<std::uint8_t>(byte & ~mask);
-  }
-  return IpAddress::from_bytes(b);
-}
-
-/// The next (+1) or previous (-1) address in the 128-bit key space, wrapping.
-IpAddress step(const IpAddress& a, int direction) {
-  Bytes b = a.bytes();
-  for (std::size_t i = 16; i-- > 0;) {
-    const std::uint8_t before = b[i];
-    b[i] = static_cast<std::uint8_t>(before + direction);
-    if ((direction > 0 && before != 0xff) || (direction < 0 && before != 0)) break;
-  }
-  return IpAddress::from_bytes(b);
-}
+IpAddress with_host_bits(const CidrRange& r, bool ones) { return reference::fill_host_bits(r.base, bits128(r), ones); }
+using reference::step;
 
 // --- IpAddress ---
 
@@ -382,7 +337,7 @@ void expect_lookups(const Ranges& ranges, std::initializer_list<LookupCase> case
   for (const LookupCase& c : cases) {
     const IpAddress a = ip(c.address);
     EXPECT_EQ(set.longest_match(a), c.expected) << "row " << row << ": " << c.address;
-    EXPECT_EQ(brute_force(ranges, a), c.expected) << "(reference) row " << row << ": " << c.address;
+    EXPECT_EQ(reference::longest_match(ranges, a), c.expected) << "(reference) row " << row << ": " << c.address;
     ++row;
   }
 }
@@ -701,7 +656,7 @@ void check_against_brute_force(std::uint32_t seed, std::size_t count, bool v4, b
                                                  distinct.begin()));
   int failures = 0;
   for (const IpAddress& a : gen.probes(ranges, 2000)) {
-    const std::optional<std::uint32_t> expected = brute_force(ranges, a);
+    const std::optional<std::uint32_t> expected = reference::longest_match(ranges, a);
     const std::optional<std::uint32_t> got = set.longest_match(a);
     if (got != expected && ++failures <= 5) {
       ADD_FAILURE() << a.to_string() << ": got " << (got ? std::to_string(*got) : "none")

@@ -118,6 +118,7 @@ class PolicyEngine {
   [[nodiscard]] std::vector<std::string> keys_for(const Request& request);
 
  private:
+  struct Context;
   std::shared_ptr<const CompiledPolicy> compiled() const;
 
   Store& store_;

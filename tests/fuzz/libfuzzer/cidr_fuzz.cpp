@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "ratelimit/policy/cidr_set.hpp"
+#include "support/policy_reference.hpp"
 
 namespace {
 
@@ -36,8 +37,8 @@ using ratelimit::policy::CidrRange;
 using ratelimit::policy::CidrSet;
 using ratelimit::policy::InvalidCidr;
 using ratelimit::policy::IpAddress;
-using Ranges = std::vector<std::pair<CidrRange, std::uint32_t>>;
-using Bytes = std::array<std::uint8_t, 16>;
+using ratelimit::policy::reference::Bytes;
+using ratelimit::policy::reference::Ranges;
 
 constexpr std::size_t kRecordSize = 6;
 constexpr std::size_t kMaxRecords = 32;
@@ -52,41 +53,17 @@ void require(bool ok, const char* what, std::string_view detail) {
   if (!ok) fail(what, detail);
 }
 
-int bits128(const CidrRange& r) { return r.base.is_v4() ? 96 + r.prefix_length : r.prefix_length; }
+using ratelimit::policy::reference::bits128;
 
-bool bit(const Bytes& b, int i) {
-  return ((b[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1) != 0;
-}
-
-/// Byte-then-bit reference, independent of the library's masks.
-bool reference_contains(const CidrRange& r, const IpAddress& a) {
-  const int bits = bits128(r);
-  const auto whole_bytes = static_cast<std::ptrdiff_t>(bits / 8);
-  if (!std::equal(a.bytes().begin(), a.bytes().begin() + whole_bytes, r.base.bytes().begin())) {
-    return false;
-  }
-  for (int i = bits / 8 * 8; i < bits; ++i) {
-    if (bit(r.base.bytes(), i) != bit(a.bytes(), i)) return false;
-  }
-  return true;
-}
-
-/// Linear scan: the longest containing range's payload; the later one on a
-/// tie. Checks CidrRange::contains against the reference on the way.
+/// The library's longest match must equal the reference scan, and each
+/// range's contains must agree with the reference on the way.
 std::optional<std::uint32_t> brute_force(const Ranges& ranges, const IpAddress& a) {
-  int best = -1;
-  std::optional<std::uint32_t> payload;
-  for (const auto& [range, value] : ranges) {
-    const bool inside = reference_contains(range, a);
-    if (range.contains(a) != inside) {  // hot: build the detail text only on failure
-      fail("contains differs from reference", range.to_string() + " " + a.to_string());
-    }
-    if (inside && bits128(range) >= best) {
-      best = bits128(range);
-      payload = value;
+  for (const auto& entry : ranges) {
+    if (entry.first.contains(a) != ratelimit::policy::reference::contains(entry.first, a)) {
+      fail("contains differs from reference", entry.first.to_string() + " " + a.to_string());
     }
   }
-  return payload;
+  return ratelimit::policy::reference::longest_match(ranges, a);
 }
 
 void check_lookup(const CidrSet& set, const Ranges& ranges, const IpAddress& a) {
@@ -95,27 +72,8 @@ void check_lookup(const CidrSet& set, const Ranges& ranges, const IpAddress& a) 
   }
 }
 
-/// `a` with the bits after the first `bits` cleared (`ones` false) or set.
-IpAddress fill_host_bits(const IpAddress& a, int bits, bool ones) {
-  Bytes b = a.bytes();
-  for (int i = bits; i < 128; ++i) {
-    const auto mask = static_cast<std::uint8_t>(1u << (7 - i % 8));
-    auto& byte = b[static_cast<std::size_t>(i / 8)];
-    byte = ones ? static_cast<std::uint8_t>(byte | mask) : static_cast<std::uint8_t>(byte & ~mask);
-  }
-  return IpAddress::from_bytes(b);
-}
-
-/// The next (+1) or previous (-1) address in the 128-bit key space, wrapping.
-IpAddress step(const IpAddress& a, int direction) {
-  Bytes b = a.bytes();
-  for (std::size_t i = 16; i-- > 0;) {
-    const std::uint8_t before = b[i];
-    b[i] = static_cast<std::uint8_t>(before + direction);
-    if ((direction > 0 && before != 0xff) || (direction < 0 && before != 0)) break;
-  }
-  return IpAddress::from_bytes(b);
-}
+using ratelimit::policy::reference::fill_host_bits;
+using ratelimit::policy::reference::step;
 
 const Ranges& fixed_ranges() {
   static const Ranges ranges = [] {

@@ -26,6 +26,7 @@
 
 #include "ratelimit/policy/endpoint_table.hpp"
 #include "ratelimit/policy/path_normalizer.hpp"
+#include "support/policy_reference.hpp"
 
 namespace {
 
@@ -77,56 +78,11 @@ const std::vector<EndpointPattern>& fixed_patterns() {
 }
 
 /// Every pattern ranked by the precedence documented in endpoint_table.hpp.
-std::optional<std::uint32_t> reference_match(const std::vector<EndpointPattern>& patterns,
-                                             std::string_view method, std::string_view path) {
-  std::vector<std::string_view> segments;
-  if (path != "/") {
-    // Split like EndpointTable: each '/' starts a segment; text before the
-    // first '/' of a path that does not start with one is not a segment.
-    std::size_t pos = path.find('/');
-    while (pos != std::string_view::npos) {
-      std::size_t end = path.find('/', pos + 1);
-      segments.push_back(
-          path.substr(pos + 1, (end == std::string_view::npos ? path.size() : end) - pos - 1));
-      pos = end;
-    }
-    if (!path.empty() && path.front() != '/') return std::nullopt;  // not compared
-  }
-  std::optional<std::uint32_t> best;
-  std::tuple<bool, std::size_t, std::size_t, bool> best_rank{};
-  for (std::size_t i = 0; i < patterns.size(); ++i) {
-    const EndpointPattern& p = patterns[i];
-    if (p.method != "*" && p.method != method) continue;
-    if (p.tail ? segments.size() < p.segments.size() : segments.size() != p.segments.size()) {
-      continue;
-    }
-    bool ok = true;
-    std::size_t wildcards = p.tail ? 1 : 0;
-    for (std::size_t k = 0; k < p.segments.size() && ok; ++k) {
-      const std::string& s = p.segments[k];
-      if (s == "*" || s.front() == '{') {
-        ++wildcards;
-      } else {
-        ok = s == segments[k];
-      }
-    }
-    if (!ok) continue;
-    const std::size_t literals = p.segments.size() + (p.tail ? 1 : 0) - wildcards;
-    const std::tuple<bool, std::size_t, std::size_t, bool> rank{p.method != "*", literals,
-                                                                ~wildcards, !p.tail};
-    if (!best || rank > best_rank) {
-      best = static_cast<std::uint32_t>(i);
-      best_rank = rank;
-    }
-  }
-  return best;
-}
-
 void check_match(const std::vector<EndpointPattern>& patterns, const EndpointTable& table,
                  std::string_view input, std::string_view path) {
   for (const std::string_view method : {"GET", "POST", "PUT", "DELETE", "get", ""}) {
     const auto got = table.match(method, path);
-    if (!path.empty() && path.front() == '/' && got != reference_match(patterns, method, path)) {
+    if (!path.empty() && path.front() == '/' && got != ratelimit::policy::reference::endpoint_match(patterns, method, path)) {
       fail("match disagrees with the reference", input, path);
     }
   }
