@@ -407,6 +407,77 @@ void BM_Store_ThreeLimits(benchmark::State& state) {
 BENCHMARK(BM_Store_ThreeLimits)->UseRealTime();
 
 // ---------------------------------------------------------------------------
+// Keys revisited round-robin, one thread, `decide` at an instant the
+// benchmark advances by 1 µs per decision (no clock read). Each run builds a
+// fresh store and gives every key one decision before timing. Token bucket:
+// - expiring: 1,000,000/s, so an admission keeps a state live for 1 µs and
+//   every state has refilled (expired: equal to an absent key) by the time
+//   its key comes back. Every decision takes the new-key path;
+// - live: 1,000/h, so an admission keeps a state live for 3.6 s and every
+//   key is found live (the lookup path), all decisions admitting.
+// Single check over 100,000 keys; the five-check variants decide atomically
+// over five keys ("a:user:…" to "e:user:…") of 10,000 identifiers.
+
+constexpr std::size_t kRoundRobinKeys = 100'000;
+constexpr std::size_t kRoundRobinUsers = 10'000;
+constexpr std::size_t kChecksPerUser = 5;
+
+LimitSpec expiring_spec() { return LimitSpec(Algorithm::token_bucket, 1'000'000, kMicrosPerSecond); }
+LimitSpec live_spec() { return LimitSpec(Algorithm::token_bucket, 1'000, kMicrosPerHour); }
+
+void run_round_robin(benchmark::State& state, const LimitSpec& spec, std::size_t users,
+                     std::size_t checks_per_user) {
+  std::vector<std::string> keys;
+  keys.reserve(users * checks_per_user);
+  for (std::size_t u = 0; u < users; ++u) {
+    for (std::size_t c = 0; c < checks_per_user; ++c) {
+      std::string key = checks_per_user == 1 ? std::string() : std::string{static_cast<char>('a' + c), ':'};
+      key += rb::make_key(u).view();
+      keys.push_back(std::move(key));
+    }
+  }
+  std::vector<Check> checks;
+  checks.reserve(keys.size());
+  for (const std::string& k : keys) checks.push_back(Check{&spec, k});
+  MemoryStore store;
+  Micros now = kBaseTime;
+  const auto decide = [&](std::size_t user) {
+    ++now;
+    return store.decide(std::span<const Check>(checks).subspan(user * checks_per_user, checks_per_user), 1, now);
+  };
+  for (std::size_t u = 0; u < users; ++u) (void)decide(u);
+  const DroppedCounter dropped(state, store);
+  std::size_t user = 0;
+  std::uint64_t admitted = 0;
+  for (auto _ : state) {
+    admitted += decide(user).allowed ? 1U : 0U;
+    if (++user == users) user = 0;
+  }
+  report(state, static_cast<std::uint64_t>(state.iterations()), admitted);
+  dropped.report(state, static_cast<std::uint64_t>(state.iterations()));
+}
+
+void BM_MemoryStore_ExpiringKeys(benchmark::State& state) {
+  run_round_robin(state, expiring_spec(), kRoundRobinKeys, 1);
+}
+BENCHMARK(BM_MemoryStore_ExpiringKeys);
+
+void BM_MemoryStore_LiveKeys(benchmark::State& state) {
+  run_round_robin(state, live_spec(), kRoundRobinKeys, 1);
+}
+BENCHMARK(BM_MemoryStore_LiveKeys);
+
+void BM_MemoryStore_ExpiringKeys_5Checks(benchmark::State& state) {
+  run_round_robin(state, expiring_spec(), kRoundRobinUsers, kChecksPerUser);
+}
+BENCHMARK(BM_MemoryStore_ExpiringKeys_5Checks);
+
+void BM_MemoryStore_LiveKeys_5Checks(benchmark::State& state) {
+  run_round_robin(state, live_spec(), kRoundRobinUsers, kChecksPerUser);
+}
+BENCHMARK(BM_MemoryStore_LiveKeys_5Checks);
+
+// ---------------------------------------------------------------------------
 // The naive baseline under the conditions of BM_Store_UniformKeys_1M.
 
 void BM_Naive_UniformKeys_1M(benchmark::State& state) {

@@ -38,6 +38,7 @@ struct Resolved {
   std::string endpoint;
   std::optional<std::size_t> endpoint_rule;
   std::array<std::string_view, 3> ids;  // by IdType, stored form (empty = absent)
+  std::optional<std::size_t> tier;      // named by the request
 
   Resolved() = default;
   Resolved(const Resolved&) = delete;
@@ -63,6 +64,13 @@ void resolve(const CompiledPolicy& p, const Request& r, Resolved& out) {
                          std::to_string(*r.cost));
   }
   out.user = r.user;
+  if (!r.tier.empty()) {
+    const auto it = p.tier_index.find(r.tier);
+    if (it == p.tier_index.end()) {
+      throw InvalidRequest("tier '" + std::string(r.tier.substr(0, 64)) + "' is not a configured tier");
+    }
+    out.tier = it->second;
+  }
   if (!r.api_key.empty()) out.api_key = p.hasher.hash(r.api_key);
   if (!r.ip.empty()) {
     out.address = IpAddress::parse(r.ip);
@@ -235,6 +243,7 @@ std::optional<ListHit> list_hit(ListKind kind, const CompiledPolicy& p,
 // first caller attribute that has one; else the default tier.
 std::optional<std::size_t> tier_of(const CompiledPolicy& p, const DirectorySnapshot& snap,
                                    const Resolved& r, Micros now) {
+  if (r.tier) return r.tier;
   if (p.tiers.empty()) return std::nullopt;
   for (const Attribute a : p.config->caller) {
     const IdType t = a == Attribute::user      ? IdType::user

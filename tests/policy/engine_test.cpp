@@ -29,6 +29,13 @@ TEST_F(EngineTest, RuntimeTierAssignmentsWinAndExpire) {
   EXPECT_THROW(engine_->assign_tier(IdType::user, "u", "gold", std::nullopt, "alice"), InvalidRequest);
 }
 
+TEST_F(EngineTest, RequestMayNameItsTier) {
+  load_text(kTiers);
+  EXPECT_EQ(decide({.user = "u", .tier = "pro"}).tier, "pro");
+  EXPECT_EQ(decide({.user = "u"}).tier, "free");
+  EXPECT_THROW((void)decide({.user = "u", .tier = "gold"}), InvalidRequest);
+}
+
 TEST_F(EngineTest, TierMultiplierScalesCostRoundingUp) {
   load_text(kTiers);
   engine_->assign_tier(IdType::user, "p", "pro", std::nullopt, "ops");

@@ -49,7 +49,7 @@ int run_config_check(const ConfigCheckOptions& options);
 
 struct ConfigTryOptions {
   std::string file;
-  std::string user, api_key, ip, method, path;
+  std::string user, api_key, ip, method, path, tier;
   std::optional<std::int64_t> cost;
   std::uint64_t repeat = 1;
   std::int64_t every = 0;  ///< µs between requests

@@ -66,8 +66,13 @@ int run_config_try(const ConfigTryOptions& options) {
   MemoryStore store;
   const auto attributes = make_memory_attribute_store();
   policy::PolicyEngine engine(store, *attributes, clock, config);
-  policy::Request request{options.user, options.api_key, options.ip, options.method, options.path,
-                          options.cost};
+  const policy::Request request{.user = options.user,
+                                .api_key = options.api_key,
+                                .ip = options.ip,
+                                .method = options.method,
+                                .path = options.path,
+                                .cost = options.cost,
+                                .tier = options.tier};
   json::array out;
   std::int64_t admitted = 0;
   for (std::uint64_t i = 0; i < options.repeat; ++i) {

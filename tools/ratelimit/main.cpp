@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   config_try->add_option("--method", attempt.method, "HTTP method");
   config_try->add_option("--path", attempt.path, "Request path");
   config_try->add_option("--cost", attempt.cost, "Explicit cost (else the endpoint's)");
+  config_try->add_option("--tier", attempt.tier, "The caller's tier, when known (else looked up)");
   config_try->add_option("--repeat", attempt.repeat, "How many requests")->capture_default_str()->check(CLI::Range(1ULL, 10'000'000ULL));
   config_try->add_option("--every", every, "Time between requests (e.g. 100ms, 1s)")->capture_default_str();
   config_try->add_flag("--json", attempt.json, "Print JSON");

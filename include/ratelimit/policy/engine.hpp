@@ -30,6 +30,9 @@ struct Request {
   std::string_view path = {};
   /// Overrides the endpoint's cost (the tier multiplier still applies). 0 = peek.
   std::optional<std::int64_t> cost = std::nullopt;
+  /// The caller's tier when the application already knows it (say, from a
+  /// token's claims); must name a configured tier. Empty: looked up.
+  std::string_view tier = {};
 };
 
 /// Longest attribute values accepted (InvalidRequest beyond).
