@@ -258,7 +258,7 @@ std::size_t Directory::purge_expired() {
 
 std::shared_ptr<const DirectorySnapshot> Directory::snapshot(Micros now) {
   if (now >= next_check_.load(std::memory_order_relaxed)) refresh(now);
-  return snapshot_.load(std::memory_order_acquire);
+  return snapshot_.load();
 }
 
 void Directory::refresh(Micros now) {
@@ -267,7 +267,7 @@ void Directory::refresh(Micros now) {
   next_check_.store(now + refresh_interval_, std::memory_order_relaxed);
   try {
     const std::uint64_t generation = store_.generation();
-    if (generation == snapshot_.load(std::memory_order_acquire)->generation) return;
+    if (generation == snapshot_.load()->generation) return;
     auto next = std::make_shared<DirectorySnapshot>();
     next->generation = generation;
     for (const auto& record : store_.list("tier/", now)) {
@@ -296,8 +296,7 @@ void Directory::refresh(Micros now) {
       (kind == ListKind::whitelist ? next->whitelist_ranges : next->denylist_ranges) =
           CidrSet(std::move(ranges));
     }
-    snapshot_.store(std::shared_ptr<const DirectorySnapshot>(std::move(next)),
-                    std::memory_order_release);
+    snapshot_.store(std::move(next));
   } catch (const StoreUnavailable&) {
     refresh_failures_.fetch_add(1, std::memory_order_relaxed);
   }

@@ -325,7 +325,7 @@ PolicyEngine::PolicyEngine(Store& store, AttributeStore& attributes, const Clock
 PolicyEngine::~PolicyEngine() = default;
 
 std::shared_ptr<const CompiledPolicy> PolicyEngine::compiled() const {
-  return policy_.load(std::memory_order_acquire);
+  return policy_.load();
 }
 
 std::shared_ptr<const PolicyConfig> PolicyEngine::config() const { return compiled()->config; }
@@ -342,8 +342,7 @@ void PolicyEngine::reload(PolicyConfig config) {
                       "a new salt orphans every API-key record and usage: restart deliberately"});
   }
   if (!issues.empty()) throw ConfigError(std::move(issues));
-  policy_.store(std::make_shared<const CompiledPolicy>(std::move(config)),
-                std::memory_order_release);
+  policy_.store(std::make_shared<const CompiledPolicy>(std::move(config)));
   reloads_.fetch_add(1, std::memory_order_relaxed);
 }
 

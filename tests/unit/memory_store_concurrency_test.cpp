@@ -152,6 +152,47 @@ TEST(Concurrency, MultiCheckOnNewKeysIsExactWhileShardsGrow) {
   for (int e = 0; e < kEntities; ++e) EXPECT_EQ(admitted[e].load(), 5) << "entity " << e;
 }
 
+// Keys revisited after their states expired are dropped and inserted again
+// (single checks lock-free, five-check decisions locked), so shards rebuild
+// over and over, doubling while busy and halving after quiet spells, while a
+// sweeper compacts them. Every five-check decision also charges a watched
+// key, which stays exact: all-or-none across rebuilds.
+TEST(Concurrency, ExactWhileExpiringKeysChurnTables) {
+  const LimitSpec watched(Algorithm::token_bucket, 50, kMicrosPerHour);
+  const LimitSpec fast(Algorithm::token_bucket, 1'000'000, kMicrosPerSecond);  // live for 1 µs
+  constexpr int kUsers = 500;
+  MemoryStore store({.shards = 2});
+  ManualClock clock(kT0);
+  std::atomic<bool> done{false};
+  std::thread sweeper([&] {
+    while (!done.load()) {
+      store.sweep(clock.now());
+      std::this_thread::yield();
+    }
+  });
+  std::atomic<std::int64_t> admitted[8] = {};
+  run_threads(thread_count(), [&](unsigned t) {
+    std::vector<std::string> keys(4);
+    for (int i = 0; i < 2000; ++i) {
+      const int user = (i * 7 + static_cast<int>(t) * 131) % kUsers;
+      const std::string id = std::to_string(user);
+      const std::string w = "w" + std::to_string(i % 8);
+      for (std::size_t k = 0; k < keys.size(); ++k)
+        keys[k] = std::string(1, static_cast<char>('a' + k)) + ":" + id;
+      const std::vector<Check> checks{
+          {&watched, w}, {&fast, keys[0]}, {&fast, keys[1]}, {&fast, keys[2]}, {&fast, keys[3]}};
+      if (store.decide(checks, 1, clock.now()).allowed) admitted[i % 8].fetch_add(1);
+      (void)store.decide_one({&fast, "s:" + id}, 1, clock.now());
+      clock.advance(1);
+      if (i % 500 == 499) clock.advance(200 * kMicrosPerMilli);  // a quiet spell
+    }
+  });
+  done = true;
+  sweeper.join();
+  // At most a few seconds passed: the watched buckets (50 per hour) refilled less than one unit.
+  for (int k = 0; k < 8; ++k) EXPECT_EQ(admitted[k].load(), 50) << "w" << k;
+}
+
 TEST(Concurrency, BatchDecisionsMatchSingles) {
   const LimitSpec spec(Algorithm::sliding_window, 3, kMicrosPerMinute);
   MemoryStore store;

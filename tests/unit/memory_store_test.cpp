@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "store/memory/store_impl.hpp"
 #include "support/check_cost_cases.hpp"
 #include "support/reference_store.hpp"
 
@@ -129,6 +130,67 @@ TEST(MemoryStore, ExpiredKeysAreDroppedLazilyWhenTablesGrow) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(store.decide_one({&kPerSecond, "new:" + std::to_string(i)}, 1, later).allowed);
   EXPECT_EQ(store.stats().keys + store.stats().expired_dropped, 2000u);
   EXPECT_GE(store.stats().expired_dropped, 1000u);  // every rebuild after `later` drops the old keys
+}
+
+// Keys revisited after their states expired are dropped and inserted again
+// (an expired state equals an absent key). Rebuilds must stay amortized: a
+// shard used to size each rebuilt table for its few live keys, shrink to a
+// handful of slots, and rebuild again a dozen inserts later (thousands of
+// rebuilds here, each an mmap/munmap).
+TEST(MemoryStore, RevisitedExpiringKeysDoNotRebuildTablesOverAndOver) {
+  const LimitSpec fast(Algorithm::token_bucket, 1'000'000, kMicrosPerSecond);  // live for 1 µs
+  constexpr int kKeys = 2'000;
+  constexpr int kRounds = 20;
+  struct Case {
+    const char* name;
+    std::size_t checks;  // per decision; more than one takes the locked path
+  };
+  for (const Case c : {Case{"single", 1}, Case{"five checks", 5}}) {
+    SCOPED_TRACE(c.name);
+    MemoryStore store({.shards = 1});
+    std::vector<std::string> keys;
+    for (int i = 0; i < kKeys; ++i) keys.push_back("user:" + std::to_string(i));
+    std::vector<Check> checks(c.checks, Check{&fast, ""});
+    Micros now = kT0;
+    const std::uint64_t before = memory::table_rebuilds_for_test();
+    for (int round = 0; round < kRounds; ++round) {
+      for (int i = 0; i + static_cast<int>(c.checks) <= kKeys; i += static_cast<int>(c.checks)) {
+        for (std::size_t k = 0; k < c.checks; ++k)
+          checks[k].key = keys[static_cast<std::size_t>(i) + k];
+        ASSERT_TRUE(store.decide(checks, 1, ++now).allowed);
+      }
+    }
+    // 40,000 key visits, most of them inserts. The table grows (doubling
+    // while the shard is busy and its slots are mostly expired, up to
+    // memory::kChurnCapacity), then a rebuild every thousand inserts or so.
+    // Sized to fit, it was rebuilt every dozen inserts: 3,333 and 3,999 times.
+    const std::uint64_t rebuilds = memory::table_rebuilds_for_test() - before;
+    EXPECT_LE(rebuilds, static_cast<std::uint64_t>(kKeys * kRounds / 500));
+    EXPECT_GE(store.stats().keys + store.stats().expired_dropped, static_cast<std::size_t>(kKeys));
+    // Memory still follows live keys: once every state expired, a sweep shrinks the table.
+    const std::size_t busy = store.memory_bytes();
+    (void)store.sweep(now + 1);
+    EXPECT_EQ(store.stats().keys, 0u);
+    EXPECT_LT(store.memory_bytes() * 20, busy);
+  }
+}
+
+// A table that grew during a burst shrinks on later rebuilds once inserts
+// are slow (the shard is no longer busy), even without sweep().
+TEST(MemoryStore, TableGrownInABurstShrinksWhenInsertsSlowDown) {
+  const LimitSpec fast(Algorithm::token_bucket, 1'000'000, kMicrosPerSecond);  // live for 1 µs
+  MemoryStore store({.shards = 1});
+  Micros now = kT0;
+  for (int i = 0; i < 50'000; ++i) {
+    ASSERT_TRUE(store.decide_one({&fast, "burst:" + std::to_string(i % 10'000)}, 1, ++now).allowed);
+  }
+  const std::size_t busy = store.memory_bytes();
+  // One new key per second: every rebuild is a quiet one and may halve the table.
+  for (int i = 0; i < 50'000; ++i) {
+    now += kMicrosPerSecond;
+    ASSERT_TRUE(store.decide_one({&fast, "slow:" + std::to_string(i)}, 1, now).allowed);
+  }
+  EXPECT_LT(store.memory_bytes() * 8, busy);
 }
 
 TEST(MemoryStore, MaxKeysEvictsTheSoonestExpiring) {

@@ -18,6 +18,7 @@
 #include "ratelimit/policy/cidr_set.hpp"
 #include "ratelimit/policy/config.hpp"
 #include "ratelimit/policy/identifier_hash.hpp"
+#include "ratelimit/policy/published.hpp"
 #include "ratelimit/time.hpp"
 
 namespace ratelimit::policy {
@@ -144,7 +145,7 @@ class Directory {
   Micros refresh_interval_;
   std::atomic<Micros> next_check_{0};
   std::mutex refresh_mutex_;
-  std::atomic<std::shared_ptr<const DirectorySnapshot>> snapshot_;
+  Published<DirectorySnapshot> snapshot_;
   std::atomic<std::uint64_t> refresh_failures_{0};
   std::atomic<std::uint64_t> audit_sequence_{0};
 };

@@ -16,6 +16,7 @@
 #include "ratelimit/decision.hpp"
 #include "ratelimit/policy/config.hpp"
 #include "ratelimit/policy/directory.hpp"
+#include "ratelimit/policy/published.hpp"
 #include "ratelimit/store.hpp"
 #include "ratelimit/time.hpp"
 
@@ -127,7 +128,7 @@ class PolicyEngine {
   Store& store_;
   const Clock& clock_;
   Directory directory_;
-  std::atomic<std::shared_ptr<const CompiledPolicy>> policy_;
+  Published<CompiledPolicy> policy_;
   std::atomic<std::uint64_t> reloads_{0};
 };
 

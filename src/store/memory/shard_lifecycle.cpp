@@ -64,13 +64,23 @@ std::size_t MemoryStore::Impl::sweep_range(Shard& sh, Table* t, std::size_t from
   return dropped;
 }
 
-void MemoryStore::Impl::rebuild(Shard& sh, Micros bound, std::size_t extra) {
+namespace {
+std::atomic<std::uint64_t> g_rebuilds{0};
+}  // namespace
+
+std::uint64_t memory::table_rebuilds_for_test() noexcept {
+  return g_rebuilds.load(std::memory_order_relaxed);
+}
+
+void MemoryStore::Impl::rebuild(Shard& sh, Micros now, std::size_t extra, Resize resize) {
+  const Micros bound = now;
   Table* old = sh.table.load(std::memory_order_relaxed);
   auto* retired = new RetiredTable{old, {}};
   // Freeze every published slot so no update can land in the old table.
   std::vector<std::size_t> keep;
   keep.reserve(sh.live.load(std::memory_order_relaxed) + 1);
   std::size_t dropped = 0;
+  std::size_t dead_slots = 0;
   for (std::size_t i = 0; i < old->capacity(); ++i) {
     Words* p = old->state(i);
     Words cur = memory::load_words(p);
@@ -92,6 +102,7 @@ void MemoryStore::Impl::rebuild(Shard& sh, Micros bound, std::size_t extra) {
     if (cur.w0 == 0) continue;
     const Meta& m = old->meta(i);
     if (dead) {
+      ++dead_slots;
       if (m.length == memory::kLongKey) retired->keys.push_back(m.long_key());
       continue;
     }
@@ -103,9 +114,28 @@ void MemoryStore::Impl::rebuild(Shard& sh, Micros bound, std::size_t extra) {
     }
     keep.push_back(i);
   }
-  const std::size_t capacity = std::max(
+  const std::size_t fit = std::max(
       kMinCapacity,
       static_cast<std::size_t>(static_cast<double>(keep.size() + extra) / kTargetLoad) + 1);
+  // Sizing to fit alone would let a shard whose keys expire between visits
+  // shrink to a few slots at every rebuild and rebuild again a few inserts
+  // later: the floor keeps each rebuild (O(old capacity)) paid for by the
+  // inserts that filled the table since the previous one.
+  std::size_t floor = 0;
+  if (resize == Resize::amortized) {
+    const bool busy = now < sh.last_rebuild || now - sh.last_rebuild < kBusyRebuildInterval;
+    const std::size_t reclaimed = dropped + dead_slots;
+    if (!busy) {
+      floor = old->capacity() / 2;
+    } else if (reclaimed >= keep.size() && old->capacity() < kChurnCapacity) {
+      floor = old->capacity() * 2;
+    } else {
+      floor = old->capacity();
+    }
+  } else if (keep.size() * 8 >= old->capacity()) {
+    floor = old->capacity();
+  }
+  const std::size_t capacity = std::max(fit, floor);
   Table* fresh = Table::create(capacity);
   for (std::size_t i : keep) {
     const Meta& m = old->meta(i);
@@ -117,6 +147,8 @@ void MemoryStore::Impl::rebuild(Shard& sh, Micros bound, std::size_t extra) {
   }
   sh.used = keep.size();
   sh.cursor = 0;
+  sh.last_rebuild = now;
+  g_rebuilds.fetch_add(1, std::memory_order_relaxed);
   sh.live.fetch_sub(dropped, std::memory_order_relaxed);
   if (dropped > 0) sh.expired_dropped.fetch_add(dropped, std::memory_order_relaxed);
   sh.table.store(fresh, std::memory_order_release);
@@ -183,7 +215,7 @@ MemoryStore::Impl::Insert MemoryStore::Impl::insert(Shard& sh, KeyHash h, std::s
 Table* MemoryStore::Impl::reserve_slots(Shard& sh, std::size_t count, Micros now) {
   const Table* t = sh.table.load(std::memory_order_relaxed);
   if (static_cast<double>(sh.used + count) > kMaxLoad * static_cast<double>(t->capacity()))
-    rebuild(sh, now, count);
+    rebuild(sh, now, count, Resize::amortized);
   return sh.table.load(std::memory_order_relaxed);
 }
 
@@ -227,7 +259,7 @@ std::size_t MemoryStore::Impl::sweep(Micros now) {
     const std::size_t live = sh.live.load(std::memory_order_relaxed);
     const std::size_t tombstones = sh.used - std::min(sh.used, live);
     const bool sparse = t->capacity() > kMinCapacity && live * 8 < t->capacity();
-    if (sparse || tombstones * 4 > t->capacity()) rebuild(sh, now);
+    if (sparse || tombstones * 4 > t->capacity()) rebuild(sh, now, 1, Resize::compact);
   }
   return total;
 }

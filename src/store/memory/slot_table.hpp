@@ -77,6 +77,7 @@ class Table {
   Table() = default;
   std::size_t capacity_ = 0;
   std::size_t bytes_ = 0;
+  bool mapped_ = false;  // an anonymous mapping (else a heap block)
   Words* states_ = nullptr;
   Meta* metas_ = nullptr;
 };

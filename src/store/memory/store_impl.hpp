@@ -44,6 +44,16 @@ inline constexpr double kTargetLoad = 0.55;  // load right after a rebuild
 inline constexpr std::size_t kLazySweepSlots = 2;
 inline constexpr std::size_t kEvictionSample = 16;
 inline constexpr Micros kFullSweepInterval = 100 * kMicrosPerMilli;
+// An insert-path rebuild this soon after the shard's previous rebuild finds
+// keys arriving faster than the table turns over: it keeps the capacity (and
+// doubles a table below kChurnCapacity slots if the rebuild reclaims at least
+// as many slots as it keeps), so a shard whose keys expire between visits is
+// not rebuilt every few inserts. A later, quiet rebuild may halve the table;
+// sweep() shrinks sparse tables to fit. Doubling stops at kChurnCapacity
+// because rebuilds every ~1,000 inserts already amortize their fixed cost
+// (allocation, epoch retirement); beyond it only live keys grow a table.
+inline constexpr Micros kBusyRebuildInterval = 100 * kMicrosPerMilli;
+inline constexpr std::size_t kChurnCapacity = 2048;
 
 inline void cpu_relax(unsigned& spins) noexcept {
   if (++spins < 64) {
@@ -149,12 +159,17 @@ struct alignas(64) Shard {
   std::size_t used = 0;  // slots published in `table`, tombstones included
   std::size_t cursor = 0;
   Micros last_full_sweep = -kFullSweepInterval;  // instants are >= 0: the first check sweeps
+  Micros last_rebuild = -kBusyRebuildInterval;
   // Written by killers outside mu too.
   std::atomic<std::size_t> live{0};
   std::atomic<std::uint64_t> expired_dropped{0};
   std::atomic<std::uint64_t> overflow{0};
   std::atomic<std::uint64_t> evicted{0};
 };
+
+// Table rebuilds by every MemoryStore of the process, so far (tests check
+// that rebuilds stay amortized). Thread-safe; a snapshot.
+[[nodiscard]] std::uint64_t table_rebuilds_for_test() noexcept;
 
 // Where one check's state lives, resolved for a locked decision.
 struct Resolved {
@@ -172,6 +187,8 @@ using memory::expired_by;
 using memory::free_log_if_any;
 using memory::fresh_words;
 using memory::hash_key;
+using memory::kBusyRebuildInterval;
+using memory::kChurnCapacity;
 using memory::kEvictionSample;
 using memory::KeyHash;
 using memory::kFullSweepInterval;
@@ -209,9 +226,22 @@ struct MemoryStore::Impl {
   static std::size_t sweep_range(Shard& sh, Table* t, std::size_t from, std::size_t count,
                                  Micros bound);
 
-  // Copies live slots not expired by `bound` into a new table sized for them
-  // and `extra` more; the old table is retired. Caller holds sh.mu.
-  void rebuild(Shard& sh, Micros bound, std::size_t extra = 1);
+  // How a rebuild sizes the new table, beyond room for the slots it keeps.
+  enum class Resize {
+    // Insert path: no smaller than the old table while the shard is busy
+    // (kBusyRebuildInterval), twice as large if most slots were reclaimed and
+    // it is below kChurnCapacity; otherwise no smaller than half the old
+    // table. A rebuild leaves the table at most 55% full and the next one
+    // comes at 80%, so each rebuild of C slots follows about C/4 inserts:
+    // amortized O(1) per insert.
+    amortized,
+    // sweep(): the old capacity, unless fewer than 1/8 of it stays live, then fit.
+    compact,
+  };
+
+  // Copies live slots not expired by `now` into a new table with room for
+  // `extra` more (sized by `resize`); the old table is retired. Caller holds sh.mu.
+  void rebuild(Shard& sh, Micros now, std::size_t extra, Resize resize);
 
   // Makes room for one more key when the shard holds its share of max_keys
   // (`reserved` more keys are about to be published by the caller). Returns 0
