@@ -60,13 +60,15 @@ struct Users {
 struct SharedEngine {
   MemoryStore store;
   std::unique_ptr<AttributeStore> attributes = make_memory_attribute_store();
-  policy::PolicyEngine engine{store, *attributes, SystemClock::instance(), policy::load_config(kFiveScopes)};
+  policy::PolicyEngine engine{store, *attributes, SystemClock::instance(),
+                              policy::load_config(kFiveScopes)};
   Users users;
   SharedEngine() {
     for (std::size_t u = 0; u < kUsers; ++u) (void)decide(u);
   }
   policy::PolicyDecision decide(std::size_t u) {
-    return engine.decide({.user = users.names[u], .ip = users.ips[u], .method = "GET", .path = users.paths[u]});
+    return engine.decide(
+        {.user = users.names[u], .ip = users.ips[u], .method = "GET", .path = users.paths[u]});
   }
 };
 
@@ -80,9 +82,11 @@ void BM_PolicyDecideFiveScopes(benchmark::State& state) {
     checks += d.checks.size();
     benchmark::DoNotOptimize(d.allowed);
   }
-  state.counters["checks_per_request"] = benchmark::Counter(
-      static_cast<double>(checks) / static_cast<double>(state.iterations()), benchmark::Counter::kAvgThreads);
-  state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["checks_per_request"] =
+      benchmark::Counter(static_cast<double>(checks) / static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
+  state.counters["requests_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_PolicyDecideFiveScopes)->Threads(1)->Threads(2)->UseRealTime();
 
@@ -97,7 +101,8 @@ void BM_StoreDecideFiveChecksBaseline(benchmark::State& state) {
     const auto& n = users.names[static_cast<std::size_t>(u)];
     const auto& ip = users.ips[static_cast<std::size_t>(u)];
     keys.push_back({"g/global/00000000|{g}", "g/per_ip/00000000|{ip=" + ip + "}",
-                    "g/per_user_ip/00000000|{u=" + n + "}|ip=" + ip, "t:free/per_hour/00000000|{u=" + n + "}",
+                    "g/per_user_ip/00000000|{u=" + n + "}|ip=" + ip,
+                    "t:free/per_hour/00000000|{u=" + n + "}",
                     "e:00000000/user_reads/00000000|{u=" + n + "}|e=GET /users/{id}"});
   }
   const auto five = [&](const std::array<std::string, 5>& k) {
@@ -115,9 +120,12 @@ BENCHMARK(BM_StoreDecideFiveChecksBaseline);
 void BM_PolicyWhitelistedRequest(benchmark::State& state) {
   MemoryStore store;
   const auto attributes = make_memory_attribute_store();
-  policy::PolicyEngine engine(store, *attributes, SystemClock::instance(), policy::load_config(kFiveScopes));
+  policy::PolicyEngine engine(store, *attributes, SystemClock::instance(),
+                              policy::load_config(kFiveScopes));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(engine.decide({.user = "ops", .ip = "10.1.2.3", .method = "GET", .path = "/users/1"}).allowed);
+    benchmark::DoNotOptimize(
+        engine.decide({.user = "ops", .ip = "10.1.2.3", .method = "GET", .path = "/users/1"})
+            .allowed);
   }
 }
 BENCHMARK(BM_PolicyWhitelistedRequest);

@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
   }
 
   ManualClock clock(1'800'000'000 * kMicrosPerSecond);
-  MemoryStore store;                                  // limiter state
-  auto attributes = make_memory_attribute_store();    // runtime tiers and lists
+  MemoryStore store;                                // limiter state
+  auto attributes = make_memory_attribute_store();  // runtime tiers and lists
   PolicyEngine engine(store, *attributes, clock, config);
 
   // Free tier: 100 burst, then 1 per second.

@@ -253,8 +253,9 @@ void check_across(PolicyConfig& config, Nodes& nodes, Issues& issues, const YAML
     most_tier = std::max(most_tier, nodes.tier_limits[t].size());
     for (const auto& l : nodes.tier_limits[t]) {
       if (const auto top = find_top(l.rule.name); top != nodes.top_limits.end()) {
-        issues.add(l.node, "limit " + q(l.rule.name) + " of tier " + q(config.tiers[t].name) +
-                               " has the name of a top-level limit (" + yaml::line_of(top->node) + ")",
+        issues.add(l.node,
+                   "limit " + q(l.rule.name) + " of tier " + q(config.tiers[t].name) +
+                       " has the name of a top-level limit (" + yaml::line_of(top->node) + ")",
                    "responses name the limiting limit: give each its own name");
       }
     }
@@ -263,25 +264,32 @@ void check_across(PolicyConfig& config, Nodes& nodes, Issues& issues, const YAML
     most_endpoint = std::max(most_endpoint, nodes.endpoint_limits[e].size());
     for (const auto& l : nodes.endpoint_limits[e]) {
       if (const auto top = find_top(l.rule.name); top != nodes.top_limits.end()) {
-        issues.add(l.node, "limit " + q(l.rule.name) + " of endpoint " + q(config.endpoints[e].pattern.text) +
-                               " has the name of a top-level limit (" + yaml::line_of(top->node) + ")",
+        issues.add(l.node,
+                   "limit " + q(l.rule.name) + " of endpoint " +
+                       q(config.endpoints[e].pattern.text) +
+                       " has the name of a top-level limit (" + yaml::line_of(top->node) + ")",
                    "responses name the limiting limit: give each its own name");
       }
       for (std::size_t t = 0; t < nodes.tier_limits.size(); ++t) {
         for (const auto& tl : nodes.tier_limits[t]) {
           if (tl.rule.name == l.rule.name) {
-            issues.add(l.node, "limit " + q(l.rule.name) + " of endpoint " + q(config.endpoints[e].pattern.text) +
-                                   " has the name of a limit of tier " + q(config.tiers[t].name) + " (" +
-                                   yaml::line_of(tl.node) + ")",
+            issues.add(l.node,
+                       "limit " + q(l.rule.name) + " of endpoint " +
+                           q(config.endpoints[e].pattern.text) +
+                           " has the name of a limit of tier " + q(config.tiers[t].name) + " (" +
+                           yaml::line_of(tl.node) + ")",
                        "responses name the limiting limit: give each its own name");
           }
         }
       }
     }
   }
-  if (const std::size_t most = nodes.top_limits.size() + most_tier + most_endpoint; most > Store::kMaxChecks) {
-    issues.add(root, "a request could meet " + std::to_string(most) + " limits (top-level, tier and endpoint); at most " +
-                         std::to_string(Store::kMaxChecks) + " are decided together",
+  if (const std::size_t most = nodes.top_limits.size() + most_tier + most_endpoint;
+      most > Store::kMaxChecks) {
+    issues.add(root,
+               "a request could meet " + std::to_string(most) +
+                   " limits (top-level, tier and endpoint); at most " +
+                   std::to_string(Store::kMaxChecks) + " are decided together",
                "merge limits, or move some into fewer tiers/endpoints");
   }
   // A request whose cost is above a limit's capacity can never be admitted:
@@ -292,7 +300,9 @@ void check_across(PolicyConfig& config, Nodes& nodes, Issues& issues, const YAML
                               std::int64_t cost, const std::vector<ReadLimit>& limits,
                               const std::string& owner) {
     for (const auto& l : limits) {
-      if (l.rule.shadow || l.rule.counts == Counts::requests || cost <= l.rule.spec.reported_limit()) continue;
+      if (l.rule.shadow || l.rule.counts == Counts::requests ||
+          cost <= l.rule.spec.reported_limit())
+        continue;
       issues.add(at,
                  what_costs + " costs " + std::to_string(cost) + ", above the capacity " +
                      std::to_string(l.rule.spec.reported_limit()) + " of limit " + q(l.rule.name) +

@@ -55,7 +55,8 @@ bool is_wildcard_segment(std::string_view s) noexcept {
 /// decoded, the other escapes with uppercase hex digits.
 std::string canonical_literal(std::string_view text, std::string_view segment) {
   if (!percent::escapes_well_formed(segment)) {
-    fail(text, "malformed '%' escape in segment " + q(segment) + " (expected '%' and two hex digits)");
+    fail(text,
+         "malformed '%' escape in segment " + q(segment) + " (expected '%' and two hex digits)");
   }
   std::string out;
   out.reserve(segment.size());

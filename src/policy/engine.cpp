@@ -67,14 +67,16 @@ void resolve(const CompiledPolicy& p, const Request& r, Resolved& out) {
   if (!r.tier.empty()) {
     const auto it = p.tier_index.find(r.tier);
     if (it == p.tier_index.end()) {
-      throw InvalidRequest("tier '" + std::string(r.tier.substr(0, 64)) + "' is not a configured tier");
+      throw InvalidRequest("tier '" + std::string(r.tier.substr(0, 64)) +
+                           "' is not a configured tier");
     }
     out.tier = it->second;
   }
   if (!r.api_key.empty()) out.api_key = p.hasher.hash(r.api_key);
   if (!r.ip.empty()) {
     out.address = IpAddress::parse(r.ip);
-    if (!out.address) throw InvalidRequest("ip '" + std::string(r.ip) + "' is not an IPv4 or IPv6 address");
+    if (!out.address)
+      throw InvalidRequest("ip '" + std::string(r.ip) + "' is not an IPv4 or IPv6 address");
     if (out.address->is_v4() && r.ip.find(':') == std::string_view::npos) {
       // Dotted IPv4 that parsed (no leading zeros, no spaces) is canonical.
       out.ip = r.ip;
@@ -123,10 +125,22 @@ bool append_key_part(const CompiledPolicy& p, const Resolved& r, Attribute a, st
   std::string_view prefix;
   std::string_view value;
   switch (a) {
-    case Attribute::user: prefix = "u="; value = r.user; break;
-    case Attribute::api_key: prefix = "k="; value = r.api_key; break;
-    case Attribute::ip: prefix = "ip="; value = r.ip_key; break;
-    case Attribute::endpoint: prefix = "e="; value = r.endpoint; break;
+    case Attribute::user:
+      prefix = "u=";
+      value = r.user;
+      break;
+    case Attribute::api_key:
+      prefix = "k=";
+      value = r.api_key;
+      break;
+    case Attribute::ip:
+      prefix = "ip=";
+      value = r.ip_key;
+      break;
+    case Attribute::endpoint:
+      prefix = "e=";
+      value = r.endpoint;
+      break;
     case Attribute::caller:
       for (const Attribute c : p.config->caller) {
         if (append_key_part(p, r, c, key)) return true;
@@ -148,7 +162,8 @@ bool append_key_part(const CompiledPolicy& p, const Resolved& r, Attribute a, st
 // nothing appended) when the request lacks an attribute of the limit's scope
 // (the limit does not apply). The first part is a Redis Cluster hash tag, so
 // an entity's limits share a slot.
-bool append_limit_key(const CompiledPolicy& p, const Resolved& r, const CompiledLimit& limit, std::string& keys) {
+bool append_limit_key(const CompiledPolicy& p, const Resolved& r, const CompiledLimit& limit,
+                      std::string& keys) {
   const std::size_t start = keys.size();
   keys.append(limit.key_prefix);
   if (limit.rule->scope.empty()) {
@@ -184,8 +199,7 @@ struct Plan {
 };
 
 template <typename Entry>
-const Entry* find_live(const std::array<StringMap<Entry>, 3>& maps, const Resolved& r, Micros now,
-                       IdType* type_out) {
+const Entry* find_live(const std::array<StringMap<Entry>, 3>& maps, const Resolved& r, Micros now) {
   for (const IdType t : {IdType::user, IdType::api_key, IdType::ip}) {
     const std::string_view id = r.ids[static_cast<std::size_t>(t)];
     if (id.empty()) continue;
@@ -199,7 +213,6 @@ const Entry* find_live(const std::array<StringMap<Entry>, 3>& maps, const Resolv
     } else {
       if (!live(entry.expires_at, now)) continue;
     }
-    if (type_out != nullptr) *type_out = t;
     return &entry;
   }
   return nullptr;
@@ -214,18 +227,15 @@ struct ListHit {
 std::optional<ListHit> list_hit(ListKind kind, const CompiledPolicy& p,
                                 const DirectorySnapshot& snap, const Resolved& r, Micros now) {
   const auto& runtime = kind == ListKind::whitelist ? snap.whitelist : snap.denylist;
-  if (const auto* e = find_live(runtime, r, now, nullptr)) return ListHit{e->reason, e->expires_at};
+  if (const auto* e = find_live(runtime, r, now)) return ListHit{e->reason, e->expires_at};
   const auto& configured = kind == ListKind::whitelist ? p.whitelist : p.denylist;
-  if (const auto* e = find_live(configured, r, now, nullptr))
-    return ListHit{(*e)->reason, (*e)->expires_at};
+  if (const auto* e = find_live(configured, r, now)) return ListHit{(*e)->reason, (*e)->expires_at};
   if (!r.address) return std::nullopt;
   const auto& runtime_ranges =
       kind == ListKind::whitelist ? snap.whitelist_ranges : snap.denylist_ranges;
   const auto& runtime_entries =
       kind == ListKind::whitelist ? snap.whitelist_range_entries : snap.denylist_range_entries;
-  if (runtime_ranges.size() == 0) {
-    // nothing to look up
-  } else if (const auto i = runtime_ranges.longest_match(*r.address)) {
+  if (const auto i = runtime_ranges.longest_match(*r.address)) {
     const ListEntry& e = runtime_entries[*i];
     if (live(e.expires_at, now)) return ListHit{e.reason, e.expires_at};
   }
@@ -269,13 +279,15 @@ std::optional<std::size_t> tier_of(const CompiledPolicy& p, const DirectorySnaps
   return p.default_tier;
 }
 
-void make_plan(const CompiledPolicy& p, const Resolved& r, std::optional<std::size_t> tier, Plan& plan) {
+void make_plan(const CompiledPolicy& p, const Resolved& r, std::optional<std::size_t> tier,
+               Plan& plan) {
   plan.keys.clear();
   plan.items.clear();
   const auto add = [&](const std::vector<CompiledLimit>& limits) {
     for (const auto& l : limits) {
       const std::size_t offset = plan.keys.size();
-      if (append_limit_key(p, r, l, plan.keys)) plan.items.push_back({&l, offset, plan.keys.size() - offset});
+      if (append_limit_key(p, r, l, plan.keys))
+        plan.items.push_back({&l, offset, plan.keys.size() - offset});
     }
   };
   add(p.limits);
@@ -285,8 +297,9 @@ void make_plan(const CompiledPolicy& p, const Resolved& r, std::optional<std::si
 
 // Decides the plan's items selected by `shadow` atomically; appends each
 // check's result. Returns nullopt when no item was selected.
-std::optional<Decision> decide_group(Store& store, const Plan& plan, bool shadow_group, bool all_shadow, Micros now,
-                                     std::int64_t cost, std::vector<CheckResult>& out) {
+std::optional<Decision> decide_group(Store& store, const Plan& plan, bool shadow_group,
+                                     bool all_shadow, Micros now, std::int64_t cost,
+                                     std::vector<CheckResult>& out) {
   // Per-thread scratch, sized to this request (constructing 32 Decisions
   // each time costs more than the rest of the bookkeeping).
   thread_local std::vector<Check> checks;
@@ -299,14 +312,16 @@ std::optional<Decision> decide_group(Store& store, const Plan& plan, bool shadow
     const LimitRule& rule = *item.limit->rule;
     if ((rule.shadow && !all_shadow) != shadow_group) continue;
     // A limit that counts requests is charged 1 whatever the request costs.
-    checks[n] = Check{&rule.spec, plan.key(item), rule.counts == Counts::requests ? 1 : Check::kDecisionCost};
+    checks[n] = Check{&rule.spec, plan.key(item),
+                      rule.counts == Counts::requests ? 1 : Check::kDecisionCost};
     rules[n++] = &rule;
   }
   if (n == 0) return std::nullopt;
   each.resize(n);
-  const Decision combined =
-      store.decide(std::span<const Check>(checks.data(), n), cost, now, std::span<Decision>(each.data(), n));
-  for (std::size_t i = 0; i < n; ++i) out.push_back({rules[i]->name, each[i], shadow_group || all_shadow});
+  const Decision combined = store.decide(std::span<const Check>(checks.data(), n), cost, now,
+                                         std::span<Decision>(each.data(), n));
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back({rules[i]->name, each[i], shadow_group || all_shadow});
   return combined;
 }
 
@@ -324,9 +339,7 @@ PolicyEngine::PolicyEngine(Store& store, AttributeStore& attributes, const Clock
 
 PolicyEngine::~PolicyEngine() = default;
 
-std::shared_ptr<const CompiledPolicy> PolicyEngine::compiled() const {
-  return policy_.load();
-}
+std::shared_ptr<const CompiledPolicy> PolicyEngine::compiled() const { return policy_.load(); }
 
 std::shared_ptr<const PolicyConfig> PolicyEngine::config() const { return compiled()->config; }
 
@@ -346,7 +359,9 @@ void PolicyEngine::reload(PolicyConfig config) {
   reloads_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void PolicyEngine::reload_file(const std::filesystem::path& path) { reload(load_config_file(path)); }
+void PolicyEngine::reload_file(const std::filesystem::path& path) {
+  reload(load_config_file(path));
+}
 
 void PolicyEngine::assign_tier(IdType type, std::string_view id, std::string_view tier,
                                std::optional<Micros> ttl, std::string_view actor) {
@@ -417,9 +432,12 @@ PolicyDecision PolicyEngine::decide(const Request& request) {
     out.tier = p->tiers[*tier].tier->name;
     multiplier = p->tiers[*tier].tier->cost_multiplier;
   }
-  const std::int64_t base = request.cost ? *request.cost
-                                         : (r.endpoint_rule ? p->endpoints[*r.endpoint_rule].rule->cost : 1);
-  out.cost = multiplier == 1.0 ? base : static_cast<std::int64_t>(std::ceil(static_cast<double>(base) * multiplier));
+  const std::int64_t base = request.cost
+                                ? *request.cost
+                                : (r.endpoint_rule ? p->endpoints[*r.endpoint_rule].rule->cost : 1);
+  out.cost = multiplier == 1.0
+                 ? base
+                 : static_cast<std::int64_t>(std::ceil(static_cast<double>(base) * multiplier));
 
   Plan& plan = t_plan;
   make_plan(*p, r, tier, plan);

@@ -127,8 +127,10 @@ std::optional<ReadLimit> read_limit(const YAML::Node& node, const std::string& s
     if (*counts == "requests") {
       rule.counts = Counts::requests;
     } else if (*counts != "cost") {
-      issues.add(map.get("counts"), "'counts' of " + what + " must be cost or requests, not " + q(*counts),
-                 "cost: each request uses its cost (endpoint cost x tier multiplier); requests: each uses 1");
+      issues.add(map.get("counts"),
+                 "'counts' of " + what + " must be cost or requests, not " + q(*counts),
+                 "cost: each request uses its cost (endpoint cost x tier multiplier); requests: "
+                 "each uses 1");
     }
   }
   if (const YAML::Node scope = map.get("scope"); scope.IsDefined()) {
@@ -138,7 +140,7 @@ std::optional<ReadLimit> read_limit(const YAML::Node& node, const std::string& s
   } else {
     issues.add(node, what + " needs 'scope'",
                "top-level limits say whom they count: scope: global, ip, user, api_key, "
-                "endpoint, caller or a list such as [user, endpoint]");
+               "endpoint, caller or a list such as [user, endpoint]");
   }
   map.finish();
   if (issues.size() != errors_before) return std::nullopt;

@@ -10,8 +10,8 @@ namespace ratelimit::policy {
 
 namespace {
 
-using percent::is_alpha;
 using percent::hex_value;
+using percent::is_alpha;
 using percent::is_digit;
 
 /// Appends `segment` with unreserved escapes decoded and the others uppercased.

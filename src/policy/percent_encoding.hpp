@@ -50,7 +50,8 @@ inline void append_decoded(std::string& out, std::string_view segment) {
       out.push_back(c);
       continue;
     }
-    const auto decoded = static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
+    const auto decoded =
+        static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
     if (is_unreserved(decoded)) {
       out.push_back(decoded);
     } else {

@@ -155,8 +155,7 @@ std::optional<double> MapReader::number(std::string_view key, double min_exclusi
   }
   if (!(value > min_exclusive) || value > max) {
     issues_.add(get(key), q(key) + " in " + what_ + " is " + *text + "; it must be above " +
-                              number_text(min_exclusive) + " and at most " +
-                              number_text(max));
+                              number_text(min_exclusive) + " and at most " + number_text(max));
     return std::nullopt;
   }
   return value;

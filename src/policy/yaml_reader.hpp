@@ -36,7 +36,8 @@ class Issues {
 
 /// The closest of `candidates` to `word` by edit distance, if close enough to
 /// be a likely typo; empty otherwise.
-[[nodiscard]] std::string closest(std::string_view word, const std::vector<std::string>& candidates);
+[[nodiscard]] std::string closest(std::string_view word,
+                                  const std::vector<std::string>& candidates);
 
 /// One YAML map being read. `what` names it in messages ("tier 'free'").
 class MapReader {

@@ -69,7 +69,8 @@ TEST_F(RedisPolicyTest, ConcurrentRequestsThroughBothInstancesAreExact) {
   std::atomic<int> admitted{0};
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 20; ++i) admitted += engine(t % 2).decide({.user = "shared"}).allowed ? 1 : 0;
+      for (int i = 0; i < 20; ++i)
+        admitted += engine(t % 2).decide({.user = "shared"}).allowed ? 1 : 0;
     });
   }
   for (auto& th : threads) th.join();

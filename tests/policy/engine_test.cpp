@@ -26,7 +26,8 @@ TEST_F(EngineTest, RuntimeTierAssignmentsWinAndExpire) {
   EXPECT_EQ(engine_->directory().tier_of(IdType::user, "u")->added_by, "alice");
   clock_.advance(60 * kMicrosPerSecond);
   EXPECT_EQ(decide({.user = "u"}).tier, "free") << "the grant expired";
-  EXPECT_THROW(engine_->assign_tier(IdType::user, "u", "gold", std::nullopt, "alice"), InvalidRequest);
+  EXPECT_THROW(engine_->assign_tier(IdType::user, "u", "gold", std::nullopt, "alice"),
+               InvalidRequest);
 }
 
 TEST_F(EngineTest, RequestMayNameItsTier) {
@@ -176,14 +177,16 @@ limits:
 
 TEST_F(EngineTest, ReloadThatChangesTheStoreIsRejectedAndTheOldConfigStays) {
   load_text("limits: [{name: a, scope: user, rate: 1/s}]\n");
-  auto next = load_config("store: {url: 'redis://127.0.0.1:1'}\nlimits: [{name: b, scope: user, rate: 1/s}]\n");
+  auto next = load_config(
+      "store: {url: 'redis://127.0.0.1:1'}\nlimits: [{name: b, scope: user, rate: 1/s}]\n");
   EXPECT_THROW(engine_->reload(next), ConfigError);
   EXPECT_EQ(decide({.user = "u"}).scope, "a");
   EXPECT_EQ(engine_->reloads(), 0U);
 }
 
 TEST_F(EngineTest, InvalidFileOnReloadChangesNothing) {
-  const std::filesystem::path file = std::filesystem::temp_directory_path() / "ratelimit_reload_test.yaml";
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / "ratelimit_reload_test.yaml";
   const auto write = [&](const char* text) { std::ofstream(file) << text; };
   write("limits: [{name: a, scope: user, rate: 1/s, burst: 2}]\n");
   start(load_config_file(file));
@@ -212,7 +215,8 @@ limits:
   - {name: per_caller, scope: caller, rate: 5/s}
   - {name: per_user_endpoint, scope: [user, endpoint], rate: 5/s}
 )");
-  const auto keys = engine_->keys_for({.user = "bob", .ip = "192.0.2.1", .method = "GET", .path = "/items/42"});
+  const auto keys =
+      engine_->keys_for({.user = "bob", .ip = "192.0.2.1", .method = "GET", .path = "/items/42"});
   ASSERT_EQ(keys.size(), 2U);
   EXPECT_NE(keys[0].find("{u=bob}"), std::string::npos) << keys[0];
   EXPECT_NE(keys[1].find("{u=bob}|e=GET /items/{id}"), std::string::npos) << keys[1];

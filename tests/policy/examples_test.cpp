@@ -22,7 +22,8 @@ TEST_F(ExamplesTest, TiersAdmitTheirBurstThenRefillAtTheirRate) {
                           {"p1", "pro", 2000, kMicrosPerSecond / 50},
                           {"e1", "enterprise", 10000, kMicrosPerSecond / 200}};
   for (const auto& row : rows) {
-    if (std::string(row.tier) != "free") engine_->assign_tier(IdType::user, row.user, row.tier, std::nullopt, "test");
+    if (std::string(row.tier) != "free")
+      engine_->assign_tier(IdType::user, row.user, row.tier, std::nullopt, "test");
     const Request r{.user = row.user};
     EXPECT_EQ(admitted(r, row.burst), row.burst) << row.tier;
     const auto denied = decide(r);
@@ -108,7 +109,8 @@ TEST_F(ExamplesTest, PremiumTierChecksEveryBucket) {
 TEST_F(ExamplesTest, EndpointCosts) {
   load_file(example_path("endpoints.yaml"));
   EXPECT_EQ(decide({.user = "a", .method = "GET", .path = "/users"}).cost, 1);
-  EXPECT_EQ(decide({.user = "a", .method = "GET", .path = "/users/12345"}).endpoint, "GET /users/{id}");
+  EXPECT_EQ(decide({.user = "a", .method = "GET", .path = "/users/12345"}).endpoint,
+            "GET /users/{id}");
   EXPECT_EQ(decide({.user = "a", .method = "POST", .path = "/documents/upload"}).cost, 5);
   EXPECT_EQ(decide({.user = "a", .method = "POST", .path = "/ocr/process"}).cost, 10);
   EXPECT_EQ(decide({.user = "a", .method = "POST", .path = "/ocr/batch"}).cost, 50);
@@ -141,7 +143,9 @@ TEST_F(ExamplesTest, EndpointLimitsCountRequestsPerCaller) {
     EXPECT_EQ(d.scope, row.limit_name);
     EXPECT_EQ(d.decision.retry_after, row.interval) << row.path;
     // Another caller is not affected.
-    EXPECT_TRUE(decide({.user = "other-" + user, .ip = "198.51.100.1", .method = "POST", .path = row.path}).allowed);
+    EXPECT_TRUE(
+        decide({.user = "other-" + user, .ip = "198.51.100.1", .method = "POST", .path = row.path})
+            .allowed);
   }
 }
 
@@ -151,7 +155,8 @@ TEST_F(ExamplesTest, TierBudgetCountsCostUnits) {
   // requests) is hit first at 500 units; then OCR at 10 units each spends the
   // other 500 in 50 requests, which is also the OCR limit: the 51st fails on
   // both, and the budget has 0 left.
-  const Request upload{.user = "u", .ip = "192.0.2.10", .method = "POST", .path = "/documents/upload"};
+  const Request upload{
+      .user = "u", .ip = "192.0.2.10", .method = "POST", .path = "/documents/upload"};
   EXPECT_EQ(admitted(upload, 100), 100);
   const Request ocr{.user = "u", .ip = "192.0.2.10", .method = "POST", .path = "/ocr/process"};
   EXPECT_EQ(admitted(ocr, 50), 50);
@@ -165,7 +170,10 @@ TEST_F(ExamplesTest, PerIpLimitCountsRequestsFromOneAddress) {
   load_file(example_path("endpoints.yaml"));
   int ok = 0;
   for (int i = 0; i < 301; ++i) {
-    ok += decide({.user = "user-" + std::to_string(i), .ip = "198.51.100.7", .path = "/users"}).allowed ? 1 : 0;
+    ok += decide({.user = "user-" + std::to_string(i), .ip = "198.51.100.7", .path = "/users"})
+                  .allowed
+              ? 1
+              : 0;
   }
   EXPECT_EQ(ok, 300);
   const auto d = decide({.user = "fresh", .ip = "198.51.100.7", .path = "/users"});

@@ -24,15 +24,20 @@ using Ranges = std::vector<std::pair<CidrRange, std::uint32_t>>;
 using Bytes = std::array<std::uint8_t, 16>;
 
 /// The range's prefix length in the 128-bit space (IPv4 is ::ffff:0:0/96).
-inline int bits128(const CidrRange& r) { return r.base.is_v4() ? 96 + r.prefix_length : r.prefix_length; }
+inline int bits128(const CidrRange& r) {
+  return r.base.is_v4() ? 96 + r.prefix_length : r.prefix_length;
+}
 
-inline bool bit(const Bytes& b, int i) { return ((b[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1) != 0; }
+inline bool bit(const Bytes& b, int i) {
+  return ((b[static_cast<std::size_t>(i / 8)] >> (7 - i % 8)) & 1) != 0;
+}
 
 /// Byte-then-bit containment, independent of the library's masks.
 inline bool contains(const CidrRange& r, const IpAddress& a) {
   const int bits = bits128(r);
   const auto whole_bytes = static_cast<std::ptrdiff_t>(bits / 8);
-  if (!std::equal(a.bytes().begin(), a.bytes().begin() + whole_bytes, r.base.bytes().begin())) return false;
+  if (!std::equal(a.bytes().begin(), a.bytes().begin() + whole_bytes, r.base.bytes().begin()))
+    return false;
   for (int i = bits / 8 * 8; i < bits; ++i) {
     if (bit(r.base.bytes(), i) != bit(a.bytes(), i)) return false;
   }
@@ -91,7 +96,8 @@ inline std::optional<std::uint32_t> endpoint_match(const std::vector<EndpointPat
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     const EndpointPattern& p = patterns[i];
     if (p.method != "*" && p.method != method) continue;
-    if (p.tail ? segments.size() < p.segments.size() : segments.size() != p.segments.size()) continue;
+    if (p.tail ? segments.size() < p.segments.size() : segments.size() != p.segments.size())
+      continue;
     bool ok = true;
     std::size_t literals = 0;
     for (std::size_t k = 0; k < p.segments.size() && ok; ++k) {

@@ -1,7 +1,6 @@
 // `ratelimit config check` and `ratelimit config try`: validate a policy file,
 // and replay requests through it on an in-memory store and a manual clock.
 #include <boost/json.hpp>
-
 #include <iomanip>
 #include <iostream>
 
@@ -47,10 +46,14 @@ int run_config_check(const ConfigCheckOptions& options) {
       if (options.json) {
         json::array errors;
         for (const auto& i : e.issues()) {
-          errors.push_back(json::object{{"file", i.file}, {"line", i.line}, {"column", i.column},
-                                        {"message", i.message}, {"hint", i.hint}});
+          errors.push_back(json::object{{"file", i.file},
+                                        {"line", i.line},
+                                        {"column", i.column},
+                                        {"message", i.message},
+                                        {"hint", i.hint}});
         }
-        results.push_back(json::object{{"file", file}, {"valid", false}, {"errors", std::move(errors)}});
+        results.push_back(
+            json::object{{"file", file}, {"valid", false}, {"errors", std::move(errors)}});
       } else {
         for (const auto& i : e.issues()) std::cerr << i.to_string() << '\n';
       }
@@ -80,16 +83,22 @@ int run_config_try(const ConfigTryOptions& options) {
     const auto d = engine.decide(request);
     admitted += d.allowed ? 1 : 0;
     if (options.json) {
-      out.push_back(json::object{{"at_ms", clock.now() / 1000}, {"allowed", d.allowed}, {"scope", d.scope},
-                                 {"tier", d.tier}, {"cost", d.cost}, {"remaining", d.decision.remaining},
-                                 {"retry_after_ms", d.decision.retry_after == kInfinite
-                                                        ? json::value(nullptr)
-                                                        : json::value((d.decision.retry_after + 999) / 1000)}});
+      out.push_back(json::object{
+          {"at_ms", clock.now() / 1000},
+          {"allowed", d.allowed},
+          {"scope", d.scope},
+          {"tier", d.tier},
+          {"cost", d.cost},
+          {"remaining", d.decision.remaining},
+          {"retry_after_ms", d.decision.retry_after == kInfinite
+                                 ? json::value(nullptr)
+                                 : json::value((d.decision.retry_after + 999) / 1000)}});
       continue;
     }
-    std::cout << "t=" << std::setw(8) << ms_text(clock.now()) << "  " << (d.allowed ? "allowed" : "DENIED ")
-              << "  tier=" << (d.tier.empty() ? "-" : d.tier) << " cost=" << d.cost
-              << " scope=" << (d.scope.empty() ? "-" : d.scope) << " remaining=" << d.decision.remaining;
+    std::cout << "t=" << std::setw(8) << ms_text(clock.now()) << "  "
+              << (d.allowed ? "allowed" : "DENIED ") << "  tier=" << (d.tier.empty() ? "-" : d.tier)
+              << " cost=" << d.cost << " scope=" << (d.scope.empty() ? "-" : d.scope)
+              << " remaining=" << d.decision.remaining;
     if (!d.allowed) std::cout << " retry_after=" << ms_text(d.decision.retry_after);
     if (d.whitelisted) std::cout << " (whitelisted)";
     if (d.denylisted) std::cout << " (denylisted: " << d.reason << ")";
@@ -97,7 +106,9 @@ int run_config_try(const ConfigTryOptions& options) {
     std::cout << '\n';
   }
   if (options.json) {
-    std::cout << json::serialize(json::object{{"admitted", admitted}, {"decisions", std::move(out)}}) << '\n';
+    std::cout << json::serialize(
+                     json::object{{"admitted", admitted}, {"decisions", std::move(out)}})
+              << '\n';
   } else {
     std::cout << admitted << " of " << options.repeat << " admitted\n";
   }

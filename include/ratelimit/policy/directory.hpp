@@ -123,7 +123,9 @@ class Directory {
   std::size_t purge_expired();
 
   /// The records to check requests against (see the class comment).
-  [[nodiscard]] std::shared_ptr<const DirectorySnapshot> snapshot() { return snapshot(clock_.now()); }
+  [[nodiscard]] std::shared_ptr<const DirectorySnapshot> snapshot() {
+    return snapshot(clock_.now());
+  }
   /// The same, with `now` already read.
   [[nodiscard]] std::shared_ptr<const DirectorySnapshot> snapshot(Micros now);
   /// Forces the next `snapshot()` to look at the store.

@@ -7,7 +7,8 @@
 // anything but InvalidRequest, and a ConfigError's text must name the source.
 //
 //   (built by -DRATELIMIT_FUZZ=ON with clang; see tests/fuzz/README.md)
-//   cp -r tests/fuzz/corpus/config /tmp/config-corpus && build/fuzz/.../config_fuzz /tmp/config-corpus
+//   cp -r tests/fuzz/corpus/config /tmp/config-corpus && build/fuzz/.../config_fuzz
+//   /tmp/config-corpus
 
 #include <cstddef>
 #include <cstdint>
@@ -45,7 +46,8 @@ void exercise(const ratelimit::policy::PolicyConfig& config) {
     for (const auto& r : requests) {
       try {
         const auto d = engine.decide(r);
-        require(d.allowed == d.decision.allowed || d.denylisted, "allowed disagrees with the decision");
+        require(d.allowed == d.decision.allowed || d.denylisted,
+                "allowed disagrees with the decision");
         require(d.cost >= 0, "negative cost");
       } catch (const InvalidRequest&) {
         // A request the config makes invalid (none of these should be, but

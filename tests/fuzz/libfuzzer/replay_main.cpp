@@ -14,7 +14,8 @@ namespace {
 
 void run_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   // A copy in its own allocation, so ASan sees reads past the end.
   std::vector<std::uint8_t> input(bytes.begin(), bytes.end());
   (void)LLVMFuzzerTestOneInput(input.data(), input.size());
