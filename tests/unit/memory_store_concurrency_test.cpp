@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,29 @@ void run_threads(unsigned n, F&& body) {
   for (auto& th : threads) th.join();
 }
 
+// Sweeps `store` in a loop on its own thread (at `now()`) until destroyed.
+class BackgroundSweeper {
+ public:
+  template <typename Now>
+  BackgroundSweeper(MemoryStore& store, Now now)
+      : thread_([this, &store, now] {
+          while (!done_.load()) {
+            store.sweep(now());
+            std::this_thread::yield();
+          }
+        }) {}
+  ~BackgroundSweeper() {
+    done_ = true;
+    thread_.join();
+  }
+  BackgroundSweeper(const BackgroundSweeper&) = delete;
+  BackgroundSweeper& operator=(const BackgroundSweeper&) = delete;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 class HotKey : public ::testing::TestWithParam<Algorithm> {};
 
 // With time frozen, exactly `limit` units are admitted however many threads race.
@@ -48,10 +72,12 @@ TEST_P(HotKey, AdmitsExactlyTheLimit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, HotKey,
-                         ::testing::Values(Algorithm::token_bucket, Algorithm::gcra, Algorithm::leaky_bucket,
-                                           Algorithm::fixed_window, Algorithm::sliding_window,
-                                           Algorithm::sliding_log),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         ::testing::Values(Algorithm::token_bucket, Algorithm::gcra,
+                                           Algorithm::leaky_bucket, Algorithm::fixed_window,
+                                           Algorithm::sliding_window, Algorithm::sliding_log),
+                         [](const auto& param_info) {
+                           return std::string(to_string(param_info.param));
+                         });
 
 // Pairs (A,B), singles A and singles B race; every admission is visible in
 // exactly the states it charged.
@@ -65,10 +91,18 @@ TEST(Concurrency, MultiCheckStaysAtomicAgainstSingles) {
     const std::vector<Check> ba{{&b_spec, "B"}, {&a_spec, "A"}};
     for (int i = 0; i < 600; ++i) {
       switch ((t + static_cast<unsigned>(i)) % 4) {
-        case 0: pairs += store.decide(ab, 1, kT0).allowed ? 1 : 0; break;
-        case 1: pairs += store.decide(ba, 1, kT0).allowed ? 1 : 0; break;
-        case 2: singles_a += store.decide_one({&a_spec, "A"}, 1, kT0).allowed ? 1 : 0; break;
-        default: singles_b += store.decide_one({&b_spec, "B"}, 1, kT0).allowed ? 1 : 0; break;
+        case 0:
+          pairs += store.decide(ab, 1, kT0).allowed ? 1 : 0;
+          break;
+        case 1:
+          pairs += store.decide(ba, 1, kT0).allowed ? 1 : 0;
+          break;
+        case 2:
+          singles_a += store.decide_one({&a_spec, "A"}, 1, kT0).allowed ? 1 : 0;
+          break;
+        default:
+          singles_b += store.decide_one({&b_spec, "B"}, 1, kT0).allowed ? 1 : 0;
+          break;
       }
     }
   });
@@ -87,13 +121,7 @@ TEST(Concurrency, ExactWhileTablesRebuildAndSweep) {
   const LimitSpec churn(Algorithm::token_bucket, 1, kMicrosPerSecond);
   MemoryStore store({.shards = 4});
   ManualClock clock(kT0);
-  std::atomic<bool> done{false};
-  std::thread sweeper([&] {
-    while (!done.load()) {
-      store.sweep(clock.now());
-      std::this_thread::yield();
-    }
-  });
+  std::optional<BackgroundSweeper> sweeper(std::in_place, store, [&clock] { return clock.now(); });
   std::atomic<std::int64_t> admitted[8] = {};
   const unsigned n = thread_count();
   run_threads(n, [&](unsigned t) {
@@ -109,8 +137,7 @@ TEST(Concurrency, ExactWhileTablesRebuildAndSweep) {
       }
     }
   });
-  done = true;
-  sweeper.join();
+  sweeper.reset();  // stop sweeping before the counts are read
   for (int k = 0; k < 8; ++k) {
     EXPECT_EQ(admitted[k].load(), 50) << "w" << k;
     EXPECT_EQ(store.decide_one({&watched, "w" + std::to_string(k)}, 0, kT0).remaining, 0);
@@ -127,13 +154,7 @@ TEST(Concurrency, MultiCheckOnNewKeysIsExactWhileShardsGrow) {
   const LimitSpec churn(Algorithm::sliding_window, 1, kMicrosPerSecond);
   constexpr int kEntities = 64;
   MemoryStore store({.shards = 2});
-  std::atomic<bool> done{false};
-  std::thread sweeper([&] {
-    while (!done.load()) {
-      store.sweep(kT0);
-      std::this_thread::yield();
-    }
-  });
+  std::optional<BackgroundSweeper> sweeper(std::in_place, store, [] { return kT0; });
   std::atomic<std::int64_t> admitted[kEntities] = {};
   run_threads(thread_count(), [&](unsigned t) {
     for (int round = 0; round < 8; ++round) {
@@ -142,13 +163,13 @@ TEST(Concurrency, MultiCheckOnNewKeysIsExactWhileShardsGrow) {
         const std::string ka = "a:" + id, kb = "b:" + id, kc = "c:" + id;
         const std::vector<Check> checks{{&per_a, ka}, {&per_b, kb}, {&per_c, kc}};
         if (store.decide(checks, 1, kT0).allowed) admitted[e].fetch_add(1);
-        const std::string fresh = "churn:" + std::to_string(t) + ":" + std::to_string(round) + ":" + id;
+        const std::string fresh =
+            "churn:" + std::to_string(t) + ":" + std::to_string(round) + ":" + id;
         (void)store.decide_one({&churn, fresh}, 1, kT0);
       }
     }
   });
-  done = true;
-  sweeper.join();
+  sweeper.reset();  // stop sweeping before the counts are read
   for (int e = 0; e < kEntities; ++e) EXPECT_EQ(admitted[e].load(), 5) << "entity " << e;
 }
 
@@ -163,13 +184,7 @@ TEST(Concurrency, ExactWhileExpiringKeysChurnTables) {
   constexpr int kUsers = 500;
   MemoryStore store({.shards = 2});
   ManualClock clock(kT0);
-  std::atomic<bool> done{false};
-  std::thread sweeper([&] {
-    while (!done.load()) {
-      store.sweep(clock.now());
-      std::this_thread::yield();
-    }
-  });
+  std::optional<BackgroundSweeper> sweeper(std::in_place, store, [&clock] { return clock.now(); });
   std::atomic<std::int64_t> admitted[8] = {};
   run_threads(thread_count(), [&](unsigned t) {
     std::vector<std::string> keys(4);
@@ -187,8 +202,7 @@ TEST(Concurrency, ExactWhileExpiringKeysChurnTables) {
       if (i % 500 == 499) clock.advance(200 * kMicrosPerMilli);  // a quiet spell
     }
   });
-  done = true;
-  sweeper.join();
+  sweeper.reset();  // stop sweeping before the counts are read
   // At most a few seconds passed: the watched buckets (50 per hour) refilled less than one unit.
   for (int k = 0; k < 8; ++k) EXPECT_EQ(admitted[k].load(), 50) << "w" << k;
 }
