@@ -13,8 +13,9 @@ namespace json = boost::json;
 namespace {
 
 // Record keys. Identifiers come last so a prefix lists one kind of record.
+constexpr std::string_view kTierPrefix = "tier/";
 std::string tier_key(IdType type, std::string_view id) {
-  return "tier/" + std::string(to_string(type)) + "/" + std::string(id);
+  return std::string(kTierPrefix) + std::string(to_string(type)) + "/" + std::string(id);
 }
 std::string list_prefix(ListKind kind) { return kind == ListKind::whitelist ? "allow/" : "deny/"; }
 std::string list_key(ListKind kind, IdType type, std::string_view id) {
@@ -32,6 +33,12 @@ std::string text_of(const json::object& o, std::string_view key) {
 Micros micros_of(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_int64() ? v->as_int64() : 0;
+}
+
+// A tier record's JSON as a TierGrant.
+TierGrant grant_from(const json::object& o, std::optional<Micros> expires_at) {
+  return TierGrant{text_of(o, "tier"), text_of(o, "added_by"), micros_of(o, "added_at"),
+                   expires_at};
 }
 
 // A record another build (or a person with redis-cli) wrote wrongly is
@@ -144,8 +151,7 @@ std::optional<TierGrant> Directory::tier_of(IdType type, std::string_view id) {
   if (!record) return std::nullopt;
   const auto o = parse_object(record->value);
   if (!o) return std::nullopt;
-  return TierGrant{text_of(*o, "tier"), text_of(*o, "added_by"), micros_of(*o, "added_at"),
-                   record->expires_at};
+  return grant_from(*o, record->expires_at);
 }
 
 bool Directory::remove_tier(IdType type, std::string_view id, std::string_view actor) {
@@ -160,13 +166,11 @@ bool Directory::remove_tier(IdType type, std::string_view id, std::string_view a
 
 std::vector<Directory::TierListing> Directory::tiers() {
   std::vector<TierListing> out;
-  for (const auto& record : store_.list("tier/", clock_.now())) {
-    const auto typed = split_typed(std::string_view(record.key).substr(5));
+  for (const auto& record : store_.list(kTierPrefix, clock_.now())) {
+    const auto typed = split_typed(std::string_view(record.key).substr(kTierPrefix.size()));
     const auto o = parse_object(record.value);
     if (!typed || !o) continue;
-    out.push_back({typed->first, typed->second,
-                   TierGrant{text_of(*o, "tier"), text_of(*o, "added_by"),
-                             micros_of(*o, "added_at"), record.expires_at}});
+    out.push_back({typed->first, typed->second, grant_from(*o, record.expires_at)});
   }
   return out;
 }
@@ -270,13 +274,8 @@ void Directory::refresh(Micros now) {
     if (generation == snapshot_.load()->generation) return;
     auto next = std::make_shared<DirectorySnapshot>();
     next->generation = generation;
-    for (const auto& record : store_.list("tier/", now)) {
-      const auto typed = split_typed(std::string_view(record.key).substr(5));
-      const auto o = parse_object(record.value);
-      if (!typed || !o) continue;
-      next->tiers[static_cast<std::size_t>(typed->first)].emplace(
-          typed->second, TierGrant{text_of(*o, "tier"), text_of(*o, "added_by"),
-                                   micros_of(*o, "added_at"), record.expires_at});
+    for (auto& t : tiers()) {
+      next->tiers[static_cast<std::size_t>(t.type)].emplace(std::move(t.id), std::move(t.grant));
     }
     for (const ListKind kind : {ListKind::whitelist, ListKind::denylist}) {
       auto& ids = kind == ListKind::whitelist ? next->whitelist : next->denylist;

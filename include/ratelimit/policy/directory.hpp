@@ -19,6 +19,7 @@
 #include "ratelimit/policy/config.hpp"
 #include "ratelimit/policy/identifier_hash.hpp"
 #include "ratelimit/policy/published.hpp"
+#include "ratelimit/policy/string_map.hpp"
 #include "ratelimit/time.hpp"
 
 namespace ratelimit::policy {
@@ -46,16 +47,6 @@ struct AuditRecord {
   /// The new value or the reason, as given.
   std::string detail;
 };
-
-/// String-keyed map with lookups by string_view.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 /// What a request is checked against: an immutable copy of the records,
 /// replaced whole when they change.

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "ratelimit/policy/string_map.hpp"
+
 namespace ratelimit::policy {
 
 /// One parsed endpoint rule, "METHOD /path".
@@ -90,12 +92,6 @@ class EndpointTable final {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   /// The literal-only patterns for one path.
   struct ExactEntry {
     /// (method, index) for patterns with a method, first occurrence only.
@@ -127,7 +123,7 @@ class EndpointTable final {
                                                          std::size_t segment_count) noexcept;
 
   /// Literal-only patterns, keyed by canonical path ("/a/b", "/").
-  std::unordered_map<std::string, ExactEntry, StringHash, std::equal_to<>> exact_;
+  StringMap<ExactEntry> exact_;
   /// Wildcard patterns with a method, in precedence order.
   std::vector<WildcardRule> method_wildcards_;
   /// Wildcard "*" patterns, in precedence order.
