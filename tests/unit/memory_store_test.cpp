@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/memory/store_impl.hpp"
@@ -224,7 +226,11 @@ TEST(MemoryStore, SweeperThreadDropsExpiredKeys) {
   store.start_sweeper(clock, std::chrono::milliseconds(1));
   ASSERT_TRUE(store.decide_one({&kPerSecond, "k"}, 1, kT0).allowed);
   clock.advance(kMicrosPerSecond);
-  for (int i = 0; i < 10'000 && store.stats().keys != 0; ++i) std::this_thread::yield();
+  // The sweeper runs on its own thread: wait for it, bounded by a generous
+  // real-time deadline (a loaded CI machine may not schedule it for a while;
+  // 10,000 yields were not always enough with ctest -j2 beside Redis tests).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (store.stats().keys != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   store.stop_sweeper();
   EXPECT_EQ(store.stats().keys, 0u);
 }
