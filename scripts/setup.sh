@@ -14,6 +14,7 @@ packages=(
   redis-server redis-sentinel redis-tools       # Redis tests start their own servers (and redis-benchmark)
   libyaml-cpp-dev                               # policy config files
   libssl-dev                                    # SHA-256 for API-key hashing
+  prometheus-cpp-dev                            # ratelimitd /metrics (registry, text format)
   clang libclang-rt-14-dev                      # libFuzzer builds (scripts/fuzz.sh)
 )
 

@@ -2,7 +2,8 @@
 # Sets up, builds and runs the whole test suite, three times:
 #   1. a normal build (warnings are errors): every test;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer: every test;
-#   3. ThreadSanitizer: the multi-threaded tests (label "concurrency").
+#   3. ThreadSanitizer: the multi-threaded tests (labels "concurrency",
+#      "redis", and "service": the ratelimitd binary itself).
 #   4. libFuzzer (clang): each fuzz target for 30 s (scripts/fuzz.sh).
 # Usage: scripts/test.sh [--quick]    (--quick: the normal build only)
 # Build trees: build/test, build/asan, build/tsan. Exits non-zero on the
@@ -46,7 +47,7 @@ run_tests build/asan
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 build build/tsan -DRATELIMIT_SANITIZE=thread -DRATELIMIT_BUILD_BENCH=OFF
-run_tests build/tsan -L "concurrency|redis"
+run_tests build/tsan -L "concurrency|redis|service"
 
 # Coverage-guided fuzzing smoke run of each libFuzzer target (clang).
 scripts/fuzz.sh 30

@@ -4,15 +4,8 @@
 
 namespace ratelimit {
 
-namespace {
-// The system clock never dies; share it without owning it.
-std::shared_ptr<const Clock> system_clock() {
-  return std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
-}
-}  // namespace
-
 Limiter::Limiter(LimitSpec spec, std::shared_ptr<Store> store, std::shared_ptr<const Clock> clock)
-    : spec_(std::move(spec)), store_(std::move(store)), clock_(clock ? std::move(clock) : system_clock()) {
+    : spec_(std::move(spec)), store_(std::move(store)), clock_(clock ? std::move(clock) : system_clock_handle()) {
   if (!store_) throw std::invalid_argument("Limiter: store must not be null");
 }
 

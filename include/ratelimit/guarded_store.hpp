@@ -8,9 +8,9 @@
 #include <functional>
 #include <optional>
 #include <memory>
-#include <mutex>
 
 #include "ratelimit/memory_store.hpp"
+#include "ratelimit/resilience/circuit_breaker.hpp"  // BreakerState
 #include "ratelimit/store.hpp"
 #include "ratelimit/time.hpp"
 
@@ -27,9 +27,6 @@ enum class FailureMode : std::uint8_t {
 [[nodiscard]] std::string_view to_string(FailureMode m) noexcept;
 /// Parses "open", "closed" or "local"; throws std::invalid_argument naming the choices.
 [[nodiscard]] FailureMode parse_failure_mode(std::string_view name);
-
-enum class BreakerState : std::uint8_t { closed, open, half_open };
-[[nodiscard]] std::string_view to_string(BreakerState s) noexcept;
 
 struct GuardedStoreOptions {
   FailureMode failure_mode = FailureMode::fail_open;
@@ -87,27 +84,26 @@ class GuardedStore final : public Store {
   // Runs `call` on the primary if the breaker lets it; nullopt when it did
   // not run or the primary was unavailable (the caller falls back).
   std::optional<Decision> try_primary(const std::function<Decision()>& call);
-  // Whether the primary may be tried now (closed, or this call is the half-open probe).
-  bool admit_call();
-  void on_success();
-  void on_failure(const StoreUnavailable& e);
-  // A call admitted as the probe ended without telling anything (bad input).
-  void release_probe();
   Decision fallback(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each);
+  void count_transition(const Transition& t) noexcept;
 
   std::unique_ptr<Store> primary_;
   GuardedStoreOptions options_;
   const Clock& clock_;
   std::unique_ptr<MemoryStore> local_;
 
-  // The closed, healthy path reads two atomics and takes no lock; every
-  // transition happens under mu_.
-  mutable std::mutex mu_;
-  std::atomic<BreakerState> state_{BreakerState::closed};  // written under mu_
-  std::atomic<int> consecutive_failures_{0};              // written under mu_
-  Micros open_until_ = 0;                      // guarded by mu_
-  bool probe_in_flight_ = false;               // guarded by mu_
-  GuardedStoreStats stats_;                    // guarded by mu_ (except state)
+  // `breaker_failures` consecutive failures = a count window of that many
+  // calls, all failed; one half-open probe that closes on success. Its closed
+  // path is lock-free.
+  CircuitBreaker breaker_;
+
+  std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> timeouts_{0};
+  std::atomic<std::uint64_t> fallbacks_{0};
+  std::atomic<std::uint64_t> short_circuited_{0};
+  std::atomic<std::uint64_t> breaker_opened_{0};       // counted by a breaker listener
+  std::atomic<std::uint64_t> breaker_half_opened_{0};
+  std::atomic<std::uint64_t> breaker_closed_{0};
 };
 
 }  // namespace ratelimit

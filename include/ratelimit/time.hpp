@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
 
 namespace ratelimit {
 
@@ -46,6 +47,10 @@ class SystemClock final : public Clock {
   static const SystemClock& instance() noexcept;
 };
 
+/// A non-owning handle to SystemClock::instance(), for components whose
+/// `std::shared_ptr<const Clock>` argument defaults to the system clock.
+[[nodiscard]] std::shared_ptr<const Clock> system_clock_handle();
+
 /// A clock that moves only when told to. For tests, demos and replays.
 /// Thread-safe: `now`, `set` and `advance` may race; each is atomic.
 class ManualClock final : public Clock {
@@ -56,6 +61,11 @@ class ManualClock final : public Clock {
   void set(Micros t) noexcept { now_.store(t, std::memory_order_release); }
   /// Move forward (or back, if `d < 0`) by `d` µs.
   void advance(Micros d) noexcept { now_.fetch_add(d, std::memory_order_acq_rel); }
+  /// Sets `desired` if the clock still reads `expected`; otherwise loads the
+  /// current reading into `expected` and returns false.
+  bool compare_exchange(Micros& expected, Micros desired) noexcept {
+    return now_.compare_exchange_strong(expected, desired, std::memory_order_acq_rel);
+  }
 
  private:
   std::atomic<Micros> now_;

@@ -15,4 +15,9 @@ const SystemClock& SystemClock::instance() noexcept {
   return clock;
 }
 
+std::shared_ptr<const Clock> system_clock_handle() {
+  // The system clock never dies; share it without owning it.
+  return std::shared_ptr<const Clock>(&SystemClock::instance(), [](const Clock*) {});
+}
+
 }  // namespace ratelimit

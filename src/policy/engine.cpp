@@ -321,7 +321,8 @@ std::optional<Decision> decide_group(Store& store, const Plan& plan, bool shadow
   const Decision combined = store.decide(std::span<const Check>(checks.data(), n), cost, now,
                                          std::span<Decision>(each.data(), n));
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back({rules[i]->name, each[i], shadow_group || all_shadow});
+    out.push_back({rules[i]->name, each[i], shadow_group || all_shadow, rules[i]->spec.limit(),
+                   rules[i]->spec.window()});
   return combined;
 }
 

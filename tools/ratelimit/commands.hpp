@@ -60,3 +60,46 @@ struct ConfigTryOptions {
 int run_config_try(const ConfigTryOptions& options);
 
 }  // namespace ratelimit::cli
+
+namespace ratelimit::cli {
+
+/// Options every client command shares.
+struct ClientOptions {
+  std::string server = "http://127.0.0.1:8080";  ///< a running ratelimitd
+  bool json = false;                             ///< print the server's JSON
+};
+
+struct CheckCommandOptions {
+  std::string key;
+  std::string algorithm = "token_bucket";
+  std::int64_t limit = 0;
+  std::string window = "1m";
+  std::optional<std::int64_t> burst;
+  std::int64_t cost = 1;
+};
+/// `ratelimit check KEY --limit N --window 1m`: POST /v1/check. Exit status 0
+/// allowed, 1 denied, 2 error.
+int run_check(const ClientOptions& client, const CheckCommandOptions& options);
+
+struct DecideCommandOptions {
+  std::string user, api_key, ip, method, path;
+  std::optional<std::int64_t> cost;
+};
+/// `ratelimit decide --user ... --path ...`: POST /v1/decide, with the
+/// headers proxy mode would add. Exit status as for check.
+int run_decide(const ClientOptions& client, const DecideCommandOptions& options);
+
+/// `text` with every byte but unreserved ones %-escaped, for a path segment.
+[[nodiscard]] std::string url_segment(const std::string& text);
+
+/// One admin call, built by main.cpp from `ratelimit admin ...`.
+struct AdminCommandOptions {
+  std::string token;  ///< else RATELIMITD_ADMIN_TOKEN
+  std::string method;
+  std::string target;
+  std::string body;
+};
+/// `ratelimit admin ...`: 0 on success, 2 with the server's error.
+int run_admin(const ClientOptions& client, const AdminCommandOptions& options);
+
+}  // namespace ratelimit::cli

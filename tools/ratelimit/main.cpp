@@ -8,6 +8,8 @@
 #include <exception>
 #include <iostream>
 
+#include <boost/json.hpp>
+
 #include "commands.hpp"
 #include "ratelimit/policy/config_loader.hpp"
 
@@ -60,6 +62,78 @@ int main(int argc, char** argv) {
   config_try->add_option("--every", every, "Time between requests (e.g. 100ms, 1s)")->capture_default_str();
   config_try->add_flag("--json", attempt.json, "Print JSON");
 
+  // Clients of a running ratelimitd.
+  ClientOptions client;
+  auto add_client_flags = [&client](CLI::App* cmd) {
+    cmd->add_option("--server", client.server, "ratelimitd URL")->capture_default_str()->envname("RATELIMITD_URL");
+    cmd->add_flag("--json", client.json, "Print the server's JSON");
+  };
+  CheckCommandOptions check_cmd;
+  auto* check_sub = app.add_subcommand("check", "Ask ratelimitd for one decision (POST /v1/check); exit 0 allowed, 1 denied");
+  check_sub->add_option("key", check_cmd.key, "The key to limit")->required();
+  check_sub->add_option("--limit", check_cmd.limit, "Requests per window")->required()->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  check_sub->add_option("--window", check_cmd.window, "Window (e.g. 1s, 1m, 1h)")->capture_default_str();
+  check_sub->add_option("--algorithm", check_cmd.algorithm, "Algorithm")->capture_default_str();
+  check_sub->add_option("--burst", check_cmd.burst, "Bucket capacity (bucket algorithms)");
+  check_sub->add_option("--cost", check_cmd.cost, "Units this request costs (0 = peek)")->capture_default_str();
+  add_client_flags(check_sub);
+
+  DecideCommandOptions decide_cmd;
+  auto* decide_sub = app.add_subcommand("decide", "Ask ratelimitd's policy for a decision (POST /v1/decide); exit 0 allowed, 1 denied");
+  decide_sub->add_option("--user", decide_cmd.user, "User id");
+  decide_sub->add_option("--api-key", decide_cmd.api_key, "API key");
+  decide_sub->add_option("--ip", decide_cmd.ip, "Client IP address");
+  decide_sub->add_option("--method", decide_cmd.method, "HTTP method");
+  decide_sub->add_option("--path", decide_cmd.path, "Request path");
+  decide_sub->add_option("--cost", decide_cmd.cost, "Explicit cost");
+  add_client_flags(decide_sub);
+
+  AdminCommandOptions admin_cmd;
+  auto* admin = app.add_subcommand("admin", "Change a running ratelimitd (token: --token or RATELIMITD_ADMIN_TOKEN)");
+  admin->require_subcommand(1);
+  admin->add_option("--token", admin_cmd.token, "Admin bearer token");
+  add_client_flags(admin);
+  std::string arg1, arg2, ttl, reason, type_filter;
+  auto* tier = admin->add_subcommand("tier", "Runtime tiers: set ID TIER [--ttl 1h] | get ID | rm ID | list");
+  tier->require_subcommand(1);
+  auto* tier_set = tier->add_subcommand("set", "Assign a tier to user:ID, ip:ADDR or api_key:KEY");
+  tier_set->add_option("identifier", arg1)->required();
+  tier_set->add_option("tier", arg2)->required();
+  tier_set->add_option("--ttl", ttl, "How long (e.g. 1h); default: until removed");
+  auto* tier_get = tier->add_subcommand("get", "Show an identifier's runtime tier");
+  tier_get->add_option("identifier", arg1)->required();
+  auto* tier_rm = tier->add_subcommand("rm", "Remove an identifier's runtime tier");
+  tier_rm->add_option("identifier", arg1)->required();
+  auto* tier_list = tier->add_subcommand("list", "Every runtime tier assignment");
+  auto* wl = admin->add_subcommand("whitelist", "Whitelist: add TYPE ID | rm TYPE ID | list | add-range CIDR | rm-range CIDR | ranges");
+  wl->require_subcommand(1);
+  auto* wl_add = wl->add_subcommand("add", "Whitelist an identifier (TYPE: user, ip, api_key)");
+  wl_add->add_option("type", arg1)->required();
+  wl_add->add_option("id", arg2)->required();
+  wl_add->add_option("--reason", reason, "Why");
+  wl_add->add_option("--ttl", ttl, "How long (e.g. 24h); default: until removed");
+  auto* wl_rm = wl->add_subcommand("rm", "Remove an identifier");
+  wl_rm->add_option("type", arg1)->required();
+  wl_rm->add_option("id", arg2)->required();
+  auto* wl_list = wl->add_subcommand("list", "Whitelisted identifiers");
+  wl_list->add_option("--type", type_filter, "Only this type");
+  auto* wl_add_range = wl->add_subcommand("add-range", "Whitelist a CIDR range");
+  wl_add_range->add_option("cidr", arg1)->required();
+  wl_add_range->add_option("--reason", reason, "Description");
+  auto* wl_rm_range = wl->add_subcommand("rm-range", "Remove a CIDR range");
+  wl_rm_range->add_option("cidr", arg1)->required();
+  auto* wl_ranges = wl->add_subcommand("ranges", "Whitelisted ranges");
+  auto* reset = admin->add_subcommand("reset", "Reset one store key (its next request sees a full limit)");
+  reset->add_option("key", arg1)->required();
+  auto* reload = admin->add_subcommand("reload", "Reload the server's policy file");
+
+  // --server, --json and --token may come anywhere after `admin`.
+  for (CLI::App* group : {tier, wl}) {
+    group->fallthrough();
+    for (CLI::App* leaf : group->get_subcommands({})) leaf->fallthrough();
+  }
+  for (CLI::App* leaf : {reset, reload}) leaf->fallthrough();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("demo")) return run_demo();
@@ -73,6 +147,47 @@ int main(int argc, char** argv) {
       }
       attempt.every = *step;
       return run_config_try(attempt);
+    }
+    if (check_sub->parsed()) return run_check(client, check_cmd);
+    if (decide_sub->parsed()) return run_decide(client, decide_cmd);
+    if (admin->parsed()) {
+      auto seconds = [&]() -> std::optional<std::int64_t> {
+        if (ttl.empty()) return std::nullopt;
+        const auto d = ratelimit::policy::parse_duration(ttl);
+        if (!d || *d <= 0) throw std::invalid_argument("--ttl '" + ttl + "' is not a duration (e.g. 1h)");
+        return (*d + 999'999) / 1'000'000;
+      };
+      auto& a = admin_cmd;
+      const std::string base = "/v1/admin/";
+      if (tier_set->parsed()) {
+        boost::json::object body{{"tier", arg2}};
+        if (const auto s = seconds()) body["ttl_s"] = *s;
+        a.method = "PUT", a.target = base + "tiers/" + url_segment(arg1), a.body = boost::json::serialize(body);
+      } else if (tier_get->parsed() || tier_rm->parsed()) {
+        a.method = tier_get->parsed() ? "GET" : "DELETE", a.target = base + "tiers/" + url_segment(arg1);
+      } else if (tier_list->parsed()) {
+        a.method = "GET", a.target = base + "tiers";
+      } else if (wl_add->parsed()) {
+        boost::json::object body{{"type", arg1}, {"id", arg2}, {"reason", reason}};
+        if (const auto s = seconds()) body["expires_in_s"] = *s;
+        a.method = "POST", a.target = base + "whitelist", a.body = boost::json::serialize(body);
+      } else if (wl_rm->parsed()) {
+        a.method = "DELETE", a.target = base + "whitelist/" + url_segment(arg1) + "/" + url_segment(arg2);
+      } else if (wl_list->parsed()) {
+        a.method = "GET", a.target = base + "whitelist" + (type_filter.empty() ? "" : "?type=" + url_segment(type_filter));
+      } else if (wl_add_range->parsed()) {
+        a.method = "POST", a.target = base + "whitelist/ranges",
+        a.body = boost::json::serialize(boost::json::object{{"cidr", arg1}, {"description", reason}});
+      } else if (wl_rm_range->parsed()) {
+        a.method = "DELETE", a.target = base + "whitelist/ranges/" + url_segment(arg1);
+      } else if (wl_ranges->parsed()) {
+        a.method = "GET", a.target = base + "whitelist/ranges";
+      } else if (reset->parsed()) {
+        a.method = "DELETE", a.target = base + "limits/" + url_segment(arg1);
+      } else if (reload->parsed()) {
+        a.method = "POST", a.target = base + "reload";
+      }
+      return run_admin(client, a);
     }
     if (app.got_subcommand("bench")) return bench.store == "memory" ? run_bench(bench) : run_store_bench(bench);
   } catch (const std::exception& e) {

@@ -48,6 +48,11 @@ struct CheckResult {
   Decision decision;
   /// A shadow limit: counted, never denies.
   bool shadow = false;
+  /// The limit's definition, `window_limit` units per `window` µs (what
+  /// `RateLimit-Policy: <window_limit>;w=<window>` reports; a bucket's
+  /// `decision.limit` is its burst).
+  std::int64_t window_limit = 0;
+  Micros window = 0;
 };
 
 struct PolicyDecision {

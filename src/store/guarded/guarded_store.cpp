@@ -28,15 +28,6 @@ FailureMode parse_failure_mode(std::string_view name) {
   throw std::invalid_argument("unknown failure mode '" + std::string(name) + "' (expected open, closed or local)");
 }
 
-std::string_view to_string(BreakerState s) noexcept {
-  switch (s) {
-    case BreakerState::closed: return "closed";
-    case BreakerState::open: return "open";
-    case BreakerState::half_open: return "half_open";
-  }
-  return "?";
-}
-
 namespace {
 
 GuardedStoreOptions validated(GuardedStoreOptions o) {
@@ -66,75 +57,44 @@ LimitSpec local_spec(const LimitSpec& s, double share) {
   return LimitSpec(p);
 }
 
+CircuitBreakerConfig breaker_config(const GuardedStoreOptions& o) {
+  CircuitBreakerConfig c;
+  c.name = "guarded_store";
+  c.window_type = SlidingWindowType::count;
+  c.window_size = o.breaker_failures;
+  c.minimum_calls = o.breaker_failures;
+  c.failure_rate_threshold = 1.0;
+  c.wait_in_open = o.breaker_open;
+  c.permitted_calls_in_half_open = 1;
+  c.successes_to_close = 1;
+  return c;
+}
+
 }  // namespace
 
 GuardedStore::GuardedStore(std::unique_ptr<Store> primary, GuardedStoreOptions options, const Clock& clock)
-    : primary_(std::move(primary)), options_(validated(std::move(options))), clock_(clock) {
+    : primary_(std::move(primary)),
+      options_(validated(std::move(options))),
+      clock_(clock),
+      // Not owned: the caller keeps the clock alive, as before.
+      breaker_(breaker_config(options_), std::shared_ptr<const Clock>(&clock_, [](const Clock*) {})) {
   if (!primary_) throw std::invalid_argument("GuardedStore needs a primary store");
   if (options_.failure_mode == FailureMode::local) local_ = std::make_unique<MemoryStore>(options_.local);
+  breaker_.add_listener([this](const Transition& t) { count_transition(t); });
 }
 
 GuardedStore::~GuardedStore() = default;
 
-bool GuardedStore::admit_call() {
-  if (state_.load(std::memory_order_acquire) == BreakerState::closed) return true;
-  std::lock_guard lock(mu_);
-  switch (state_.load(std::memory_order_relaxed)) {
-    case BreakerState::closed:
-      return true;
-    case BreakerState::open:
-      if (clock_.now() < open_until_) return false;
-      state_.store(BreakerState::half_open, std::memory_order_release);
-      ++stats_.breaker_half_opened;
-      probe_in_flight_ = true;
-      return true;  // this call is the probe
-    case BreakerState::half_open:
-      if (probe_in_flight_) return false;
-      probe_in_flight_ = true;
-      return true;
-  }
-  return false;
-}
-
-void GuardedStore::on_success() {
-  if (state_.load(std::memory_order_acquire) == BreakerState::closed &&
-      consecutive_failures_.load(std::memory_order_relaxed) == 0) {
-    return;  // the common case: nothing to write
-  }
-  std::lock_guard lock(mu_);
-  consecutive_failures_.store(0, std::memory_order_relaxed);
-  if (state_.load(std::memory_order_relaxed) != BreakerState::closed) {
-    state_.store(BreakerState::closed, std::memory_order_release);
-    probe_in_flight_ = false;
-    ++stats_.breaker_closed;
-  }
-}
-
-void GuardedStore::release_probe() {
-  if (state_.load(std::memory_order_acquire) == BreakerState::closed) return;
-  std::lock_guard lock(mu_);
-  probe_in_flight_ = false;
-}
-
-void GuardedStore::on_failure(const StoreUnavailable& e) {
-  std::lock_guard lock(mu_);
-  ++(e.kind() == StoreUnavailable::Kind::timeout ? stats_.timeouts : stats_.errors);
-  const int failures = consecutive_failures_.load(std::memory_order_relaxed) + 1;
-  consecutive_failures_.store(failures, std::memory_order_relaxed);
-  const BreakerState s = state_.load(std::memory_order_relaxed);
-  if (s == BreakerState::half_open || (s == BreakerState::closed && failures >= options_.breaker_failures)) {
-    state_.store(BreakerState::open, std::memory_order_release);
-    open_until_ = clock_.now() + options_.breaker_open;
-    probe_in_flight_ = false;
-    ++stats_.breaker_opened;
+void GuardedStore::count_transition(const Transition& t) noexcept {
+  switch (t.to) {
+    case BreakerState::open: breaker_opened_.fetch_add(1, std::memory_order_relaxed); break;
+    case BreakerState::half_open: breaker_half_opened_.fetch_add(1, std::memory_order_relaxed); break;
+    case BreakerState::closed: breaker_closed_.fetch_add(1, std::memory_order_relaxed); break;
   }
 }
 
 Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.fallbacks;
-  }
+  fallbacks_.fetch_add(1, std::memory_order_relaxed);
   std::array<Decision, Store::kMaxChecks> buffer;
   const std::span<Decision> out = each.empty() ? std::span<Decision>(buffer).first(checks.size()) : each;
   switch (options_.failure_mode) {
@@ -157,12 +117,10 @@ Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost
       }
       break;
     case FailureMode::fail_closed: {
-      Micros wait = 0;
-      {
-        std::lock_guard lock(mu_);
-        wait = std::max<Micros>(1, open_until_ - clock_.now());
-      }
-      if (state_.load(std::memory_order_acquire) == BreakerState::closed) wait = options_.breaker_open;
+      // Until the breaker tries the primary again (at least 1 µs); a full
+      // open period if it is still closed (it just failed below the threshold).
+      Micros wait = std::max<Micros>(1, breaker_.retry_after());
+      if (breaker_.state() == BreakerState::closed) wait = options_.breaker_open;
       for (std::size_t i = 0; i < checks.size(); ++i) {
         out[i] = Decision{};
         out[i].limit = checks[i].spec->reported_limit();
@@ -176,20 +134,20 @@ Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost
 }
 
 std::optional<Decision> GuardedStore::try_primary(const std::function<Decision()>& call) {
-  if (!admit_call()) {
-    std::lock_guard lock(mu_);
-    ++stats_.short_circuited;
+  if (!breaker_.try_acquire()) {
+    short_circuited_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
   try {
     Decision d = call();
-    on_success();
+    breaker_.on_success();
     return d;
   } catch (const StoreUnavailable& e) {
-    on_failure(e);
+    (e.kind() == StoreUnavailable::Kind::timeout ? timeouts_ : errors_).fetch_add(1, std::memory_order_relaxed);
+    breaker_.on_failure();
     return std::nullopt;
   } catch (...) {
-    release_probe();  // bad input says nothing about the primary's health
+    breaker_.release();  // bad input says nothing about the primary's health
     throw;
   }
 }
@@ -212,12 +170,18 @@ void GuardedStore::reset(std::span<const Check> checks) {
 StoreStats GuardedStore::stats() const { return primary_->stats(); }
 
 GuardedStoreStats GuardedStore::guard_stats() const {
-  std::lock_guard lock(mu_);
-  GuardedStoreStats s = stats_;
-  s.state = state_.load(std::memory_order_relaxed);
+  GuardedStoreStats s;
+  s.errors = errors_.load(std::memory_order_relaxed);
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  s.fallbacks = fallbacks_.load(std::memory_order_relaxed);
+  s.short_circuited = short_circuited_.load(std::memory_order_relaxed);
+  s.breaker_opened = breaker_opened_.load(std::memory_order_relaxed);
+  s.breaker_half_opened = breaker_half_opened_.load(std::memory_order_relaxed);
+  s.breaker_closed = breaker_closed_.load(std::memory_order_relaxed);
+  s.state = breaker_.state();
   return s;
 }
 
-BreakerState GuardedStore::breaker_state() const { return state_.load(std::memory_order_acquire); }
+BreakerState GuardedStore::breaker_state() const { return breaker_.state(); }
 
 }  // namespace ratelimit

@@ -1,0 +1,256 @@
+#include "http_server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "problem.hpp"
+
+namespace ratelimitd {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session;
+
+// One event loop: its io_context, its acceptor and its connections. Only its
+// own thread touches `sessions` and `stopping`.
+struct Loop {
+  asio::io_context io{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::unordered_set<Session*> sessions;
+  bool stopping = false;
+  std::optional<asio::steady_timer> drain_timer;
+};
+
+struct Shared {
+  ServerLimits limits;
+  Handler handler;
+};
+
+// Moves the body out of `req` (the parser is replaced before the next request).
+HttpRequest to_request(http::request<http::string_body>& req, const tcp::socket& socket) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  for (const auto& field : req)
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  out.body = std::move(req.body());
+  beast::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (!ec) out.peer = peer.address().to_string();
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Loop& loop, const Shared& shared)
+      : stream_(std::move(socket)), loop_(loop), shared_(shared) {
+    loop_.sessions.insert(this);
+  }
+  ~Session() {
+    loop_.sessions.erase(this);
+    if (loop_.stopping && loop_.sessions.empty() && loop_.drain_timer) loop_.drain_timer->cancel();
+  }
+
+  void start() { read_header(); }
+
+  // Graceful stop: a connection waiting for its next request is closed now;
+  // one with a request in progress finishes it (and then closes).
+  void close_if_idle() {
+    if (idle_) close();
+  }
+
+ private:
+  void read_header() {
+    if (loop_.stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.limits.header_limit));
+    parser_->body_limit(shared_.limits.body_limit);
+    idle_ = true;
+    stream_.expires_after(shared_.limits.header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    idle_ = false;
+    if (ec) return on_read_error(ec);
+    stream_.expires_after(shared_.limits.body_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    HttpReply reply;
+    try {
+      reply = shared_.handler(to_request(req, stream_.socket()));
+    } catch (const std::exception& e) {
+      reply = problem(500, std::string("internal error: ") + e.what());
+    }
+    write(std::move(reply), req.keep_alive() && !loop_.stopping, req.version());
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return write(
+          problem(413,
+                  "the body is larger than " + std::to_string(shared_.limits.body_limit) + " bytes",
+                  "body"),
+          false, 11);
+    }
+    if (ec == http::error::header_limit) {
+      return write(problem(431, "the request line and headers are larger than " +
+                                    std::to_string(shared_.limits.header_limit) + " bytes"),
+                   false, 11);
+    }
+    const bool protocol_error =
+        ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message;
+    if (protocol_error)
+      return write(problem(400, "malformed HTTP request: " + ec.message()), false, 11);
+    close();  // end of stream, timeout, reset, or a stop
+  }
+
+  void write(HttpReply reply, bool keep_alive, unsigned version) {
+    response_.emplace(static_cast<http::status>(reply.status), version);
+    response_->set(http::field::server, "ratelimitd");
+    response_->set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers) response_->insert(name, value);
+    response_->body() = std::move(reply.body);
+    response_->keep_alive(keep_alive);
+    response_->prepare_payload();
+    stream_.expires_after(shared_.limits.body_timeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) return self->close();
+                        self->read_header();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Loop& loop_;
+  const Shared& shared_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  bool idle_ = false;
+};
+
+void accept(Loop& loop, const Shared& shared) {
+  loop.acceptor->async_accept(loop.io, [&loop, &shared](beast::error_code ec, tcp::socket socket) {
+    if (!loop.acceptor->is_open()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), loop, shared)->start();
+    }
+    accept(loop, shared);  // also after an error (e.g. too many open files): keep serving
+  });
+}
+
+tcp::acceptor listen_on(asio::io_context& io, const tcp::endpoint& endpoint) {
+  tcp::acceptor acceptor(io);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  const int one = 1;
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    throw std::runtime_error("cannot set SO_REUSEPORT");
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Shared shared;
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};
+};
+
+HttpServer::HttpServer(const std::string& host, std::uint16_t port, unsigned threads,
+                       ServerLimits limits, Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->shared = Shared{limits, std::move(handler)};
+  if (threads == 0) threads = 1;
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("cannot listen on '" + host + "': not an IP address");
+  tcp::endpoint endpoint(address, port);
+  for (unsigned i = 0; i < threads; ++i) {
+    auto loop = std::make_unique<Loop>();
+    try {
+      loop->acceptor.emplace(listen_on(loop->io, endpoint));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(endpoint.port()) +
+                               ": " + e.what());
+    }
+    // Port 0 picks a free port once; the other loops share it.
+    endpoint.port(loop->acceptor->local_endpoint().port());
+    impl_->loops.push_back(std::move(loop));
+  }
+  impl_->port = endpoint.port();
+  for (auto& loop : impl_->loops) accept(*loop, impl_->shared);
+}
+
+HttpServer::~HttpServer() = default;
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->port; }
+
+void HttpServer::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < impl_->loops.size(); ++i) {
+    threads.emplace_back([loop = impl_->loops[i].get()] { loop->io.run(); });
+  }
+  impl_->loops[0]->io.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::stop() {
+  if (impl_->stop_requested.exchange(true)) return;
+  for (auto& owned : impl_->loops) {
+    Loop* loop = owned.get();
+    const auto drain = impl_->shared.limits.drain_timeout;
+    asio::post(loop->io, [loop, drain] {
+      loop->stopping = true;
+      beast::error_code ignored;
+      loop->acceptor->close(ignored);
+      // Copy: closing a session may end it, which erases it from the set.
+      const std::vector<Session*> sessions(loop->sessions.begin(), loop->sessions.end());
+      for (Session* s : sessions) s->close_if_idle();
+      if (loop->sessions.empty()) return;
+      loop->drain_timer.emplace(loop->io, drain);
+      loop->drain_timer->async_wait([loop](beast::error_code ec) {
+        if (!ec) loop->io.stop();  // requests still running after the drain time: cut them
+      });
+    });
+  }
+}
+
+}  // namespace ratelimitd

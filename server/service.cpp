@@ -1,0 +1,120 @@
+#include "service.hpp"
+
+#include <array>
+#include <boost/json.hpp>
+#include <chrono>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "check_api.hpp"
+#include "decide_api.hpp"
+#include "decision_json.hpp"
+#include "problem.hpp"
+
+namespace ratelimitd {
+
+namespace {
+
+std::string_view path_of(std::string_view target) {
+  const auto query = target.find_first_of("?#");
+  return query == std::string_view::npos ? target : target.substr(0, query);
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options, std::shared_ptr<ratelimit::Store> store,
+                 std::shared_ptr<ratelimit::policy::PolicyEngine> engine,
+                 std::shared_ptr<const ratelimit::Clock> clock)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      engine_(std::move(engine)),
+      clock_(std::move(clock)),
+      audit_(options_.audit_log),
+      admin_{options_.admin_token,       *engine_, *store_, *clock_, audit_,
+             [this] { return reload(); }} {}
+
+std::optional<ratelimit::GuardedStoreStats> Service::guard_stats() const {
+  if (const auto* guarded = dynamic_cast<const ratelimit::GuardedStore*>(store_.get())) {
+    return guarded->guard_stats();
+  }
+  return std::nullopt;
+}
+
+std::uint64_t Service::reload() {
+  if (options_.config_path.empty()) {
+    throw std::runtime_error("there is no policy file to reload (start with --config FILE)");
+  }
+  engine_->reload_file(options_.config_path);
+  return engine_->reloads();
+}
+
+HttpReply Service::handle(const HttpRequest& request) {
+  HttpReply reply = route(request);
+  metrics_.count_reply(reply.status);
+  return reply;
+}
+
+HttpReply Service::decision(std::string_view api, const HttpRequest& request) {
+  DecisionOutcome outcome;
+  const auto start = std::chrono::steady_clock::now();
+  HttpReply reply = api == "check" ? handle_check(request.body, *store_, *clock_, outcome)
+                                   : handle_decide(request.body, *engine_, options_.header_styles,
+                                                   *clock_, outcome);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_.observe(api, outcome, took.count());
+  return reply;
+}
+
+HttpReply Service::route(const HttpRequest& request) {
+  const std::string_view path = path_of(request.target);
+  struct Route {
+    std::string_view path;
+    std::string_view method;
+  };
+  static constexpr std::array<Route, 5> kRoutes = {{
+      {"/v1/check", "POST"},
+      {"/v1/decide", "POST"},
+      {"/metrics", "GET"},
+      {"/healthz", "GET"},
+      {"/readyz", "GET"},
+  }};
+  if (is_admin_path(path)) {
+    const auto q = request.target.find('?');
+    const std::string_view query = q == std::string::npos
+                                       ? std::string_view()
+                                       : std::string_view(request.target).substr(q + 1);
+    return handle_admin(request, path, query, admin_);
+  }
+  for (const auto& route : kRoutes) {
+    if (route.path != path) continue;
+    if (request.method != route.method && !(route.method == "GET" && request.method == "HEAD")) {
+      HttpReply reply =
+          problem(405, std::string(path) + " accepts " + std::string(route.method) + " only");
+      reply.headers.emplace_back("Allow", std::string(route.method));
+      return reply;
+    }
+    if (path == "/v1/check") return decision("check", request);
+    if (path == "/v1/decide") return decision("decide", request);
+    if (path == "/metrics") {
+      HttpReply reply;
+      reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      reply.body = metrics_.scrape({.active_keys = store_->stats().keys,
+                                    .reloads = engine_->reloads(),
+                                    .guard = guard_stats()});
+      return reply;
+    }
+    if (path == "/healthz") return json_reply({{"status", "ok"}});
+    // A store in its failure mode still answers (open, closed or local, as
+    // configured): ready, but degraded.
+    const auto guard = guard_stats();
+    const bool degraded = guard && guard->state != ratelimit::BreakerState::closed;
+    return json_reply({{"status", degraded ? "degraded" : "ready"},
+                       {"store", options_.store_url},
+                       {"store_breaker", guard ? ratelimit::to_string(guard->state) : "none"},
+                       {"config", options_.config_path.empty() ? "(none)" : options_.config_path}});
+  }
+  return problem(404, "no such endpoint: " + std::string(path));
+}
+
+}  // namespace ratelimitd
