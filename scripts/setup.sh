@@ -15,7 +15,12 @@ packages=(
   libyaml-cpp-dev                               # policy config files
   libssl-dev                                    # SHA-256 for API-key hashing
   prometheus-cpp-dev                            # ratelimitd /metrics (registry, text format)
+  prometheus                                    # promtool + a real server: alert-rule and scrape tests
+  wrk nginx-light                               # bench/check_bench.sh (load generator, nginx limit_req reference)
   clang libclang-rt-14-dev                      # libFuzzer builds (scripts/fuzz.sh)
+  zlib1g-dev                                    # ratelimit analyze: gzip access logs
+  librsvg2-bin libxml2-utils chromium           # analyze charts: PNG (rsvg-convert), SVG check (xmllint), HTML report test
+  nodejs                                        # drives chromium in the dashboard test (tests/dashboard)
 )
 
 as_root=()

@@ -100,6 +100,8 @@ HttpReply handle_check(std::string_view body, ratelimit::Store& store,
           const Decision d = store.decide_one(as_check(c), c.cost, clock.now());
           outcome.decided = true;
           outcome.allowed = d.allowed;
+          outcome.cost = c.cost;
+          if (!d.allowed) outcome.identifier = c.key;  // the analytics rank denied keys
           return json_reply(decision_json(d));
         }
         for (const auto& member : root) {
@@ -145,7 +147,11 @@ HttpReply handle_check(std::string_view body, ratelimit::Store& store,
         json::object out;
         bool all = true;
         json::array results;
-        for (const auto& d : each) {
+        for (std::size_t i = 0; i < each.size(); ++i) {
+          const Decision& d = each[i];
+          // The analytics rank the first denied key of a batch.
+          if (all && !d.allowed) outcome.identifier = parsed[i].key;
+          outcome.cost = i == 0 ? parsed[i].cost : outcome.cost + parsed[i].cost;
           all = all && d.allowed;
           results.push_back(decision_json(d));
         }

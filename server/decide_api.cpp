@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <string>
 
+#include "caller_identifier.hpp"
 #include "decision_json.hpp"
 #include "error_replies.hpp"
 #include "json_fields.hpp"
@@ -60,6 +61,10 @@ HttpReply handle_decide(std::string_view body, ratelimit::policy::PolicyEngine& 
         outcome.allowed = d.allowed;
         outcome.scope = d.scope;
         outcome.tier = d.tier;
+        outcome.endpoint = d.endpoint;
+        outcome.cost = d.cost;
+        // Only denied callers are ranked (and hashing an API key costs).
+        if (!d.allowed) outcome.identifier = caller_identifier(request, *engine.config());
 
         json::object out = decision_json(d.decision);
         out["allowed"] = d.allowed;

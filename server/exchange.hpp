@@ -2,6 +2,8 @@
 // One HTTP exchange as the service's handlers see it: no sockets, no Beast
 // types, so handlers are plain functions tested without a server.
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,13 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// A long-lived reply (Server-Sent Events) when set: the server sends the
+  /// headers and `body`, then what `stream()` returns every `stream_interval`,
+  /// until the client goes away or the server stops (then the connection
+  /// closes: there is no Content-Length). Called on the connection's
+  /// event-loop thread, so it must be thread-safe and quick.
+  std::function<std::string()> stream;
+  std::chrono::milliseconds stream_interval{1000};
 };
 
 }  // namespace ratelimitd

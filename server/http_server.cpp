@@ -34,6 +34,8 @@ struct Loop {
   std::unordered_set<Session*> sessions;
   bool stopping = false;
   std::optional<asio::steady_timer> drain_timer;
+  // Other listeners' stop actions (HttpServer::attach).
+  std::vector<std::function<void()>> on_stop;
 };
 
 struct Shared {
@@ -71,7 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Graceful stop: a connection waiting for its next request is closed now;
   // one with a request in progress finishes it (and then closes).
   void close_if_idle() {
-    if (idle_) close();
+    if (idle_ || streaming_) close();  // a stream has no end to wait for
   }
 
  private:
@@ -105,7 +107,58 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       reply = problem(500, std::string("internal error: ") + e.what());
     }
+    if (reply.stream) return start_stream(std::move(reply), req.version());
     write(std::move(reply), req.keep_alive() && !loop_.stopping, req.version());
+  }
+
+  // A long-lived reply (HttpReply::stream): the header without a length,
+  // the first chunk, then one more each interval until the client goes away
+  // (a write fails) or the server stops (close_if_idle).
+  void start_stream(HttpReply reply, unsigned version) {
+    streaming_ = true;
+    producer_ = std::move(reply.stream);
+    interval_ = reply.stream_interval;
+    tick_.emplace(stream_.get_executor());
+    const auto status = static_cast<http::status>(reply.status);
+    std::string head = (version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ") + std::to_string(reply.status) +
+                       " " + std::string(http::obsolete_reason(status)) +
+                       "\r\nServer: ratelimitd\r\nContent-Type: " + reply.content_type +
+                       "\r\nCache-Control: no-cache\r\nConnection: close\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n" + reply.body;
+    try {
+      head += producer_();  // the first event at once, not an interval later
+    } catch (const std::exception&) {
+      return close();
+    }
+    send_chunk(std::move(head));
+  }
+
+  void send_chunk(std::string chunk) {
+    if (loop_.stopping) return close();
+    stream_out_ = std::move(chunk);
+    stream_.expires_after(shared_.limits.body_timeout);
+    asio::async_write(stream_, asio::buffer(stream_out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_chunk_written(ec);
+                      });
+  }
+
+  void on_chunk_written(beast::error_code ec) {
+    if (ec || loop_.stopping) return close();  // the client left, or a stop
+    tick_->expires_after(interval_);
+    tick_->async_wait([self = shared_from_this()](beast::error_code e) { self->on_tick(e); });
+  }
+
+  void on_tick(beast::error_code ec) {
+    if (ec || loop_.stopping) return close();  // cancelled by close()
+    std::string next;
+    try {
+      next = producer_();
+    } catch (const std::exception&) {
+      return close();
+    }
+    send_chunk(std::move(next));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -146,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    if (tick_) tick_->cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
@@ -158,6 +212,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   bool idle_ = false;
+  // A streaming reply's state (start_stream).
+  bool streaming_ = false;
+  std::function<std::string()> producer_;
+  std::chrono::milliseconds interval_{1000};
+  std::optional<asio::steady_timer> tick_;
+  std::string stream_out_;
 };
 
 void accept(Loop& loop, const Shared& shared) {
@@ -221,6 +281,10 @@ HttpServer::HttpServer(const std::string& host, std::uint16_t port, unsigned thr
 
 HttpServer::~HttpServer() = default;
 
+void HttpServer::attach(const LoopAttachment& on_loop) {
+  for (auto& loop : impl_->loops) loop->on_stop.push_back(on_loop(loop->io));
+}
+
 std::uint16_t HttpServer::port() const noexcept { return impl_->port; }
 
 void HttpServer::run() {
@@ -241,6 +305,7 @@ void HttpServer::stop() {
       loop->stopping = true;
       beast::error_code ignored;
       loop->acceptor->close(ignored);
+      for (auto& stop_other : loop->on_stop) stop_other();
       // Copy: closing a session may end it, which erases it from the set.
       const std::vector<Session*> sessions(loop->sessions.begin(), loop->sessions.end());
       for (Session* s : sessions) s->close_if_idle();

@@ -13,6 +13,10 @@
 
 #include "exchange.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace ratelimitd {
 
 struct ServerLimits {
@@ -30,7 +34,9 @@ struct ServerLimits {
 };
 
 /// Answers one request; called on the connection's event-loop thread, so it
-/// must be thread-safe and should not block for long.
+/// must be thread-safe and should not block for long. A reply with `stream`
+/// set (Server-Sent Events) keeps the connection until the client leaves or
+/// `stop` closes it.
 using Handler = std::function<HttpReply(const HttpRequest&)>;
 
 class HttpServer {
@@ -43,6 +49,14 @@ class HttpServer {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Lets another listener (proxy mode) share the event loops: `on_loop` is
+  /// called now, once per loop, with that loop's io_context (single-threaded:
+  /// whatever runs on it needs no lock against itself). The function it
+  /// returns runs on that loop when `stop` begins: it should close its
+  /// listener and idle connections, and let requests in progress finish.
+  using LoopAttachment = std::function<std::function<void()>(boost::asio::io_context&)>;
+  void attach(const LoopAttachment& on_loop);
 
   /// The port actually bound.
   [[nodiscard]] std::uint16_t port() const noexcept;

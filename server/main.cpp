@@ -8,11 +8,14 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "http_server.hpp"
+#include "proxy/proxy_server.hpp"
 #include "ratelimit/policy/config_loader.hpp"
 #include "ratelimit/policy/engine.hpp"
 #include "ratelimit/store_factory.hpp"
@@ -54,6 +57,8 @@ int main(int argc, char** argv) {
   unsigned threads = std::max(1U, std::thread::hardware_concurrency());
   ratelimitd::ServerLimits limits;
   std::size_t body_limit = limits.body_limit;
+  std::string upstream;
+  std::string proxy_listen;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--store", store_url,
@@ -74,11 +79,22 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", body_limit, "largest request body in bytes")
       ->capture_default_str()
       ->check(CLI::Range(1, 64 << 20));
+  app.add_option("--upstream", upstream,
+                 "proxy mode: forward admitted requests to http://HOST:PORT (default: the "
+                 "config's proxy.upstream; docs/proxy.md)");
+  app.add_option("--proxy-listen", proxy_listen,
+                 "proxy mode: HOST:PORT the proxy listens on (default: the config's proxy.listen, "
+                 "else 127.0.0.1:8081)");
   CLI11_PARSE(app, argc, argv);
   limits.body_limit = body_limit;
 
   try {
     const auto [host, port] = parse_listen(listen);
+    ratelimit::policy::PolicyConfig policy;
+    if (!config_path.empty()) policy = ratelimit::policy::load_config_file(config_path);
+    // Flags win over the config's `service:` section, which wins over defaults.
+    const ratelimit::policy::ServiceConfig settings = policy.service;
+    if (app.count("--headers") == 0 && !settings.headers.empty()) header_styles = settings.headers;
     ratelimit::http::HeaderStyles styles{.ietf = false, .x_ratelimit = false};
     for (const auto& name : header_styles) {
       if (!ratelimit::http::enable_style(styles, name)) {
@@ -86,8 +102,22 @@ int main(int argc, char** argv) {
             "--headers", "unknown style '" + name + "' (use ietf, x-ratelimit, github, twitter)");
       }
     }
-    ratelimit::policy::PolicyConfig policy;
-    if (!config_path.empty()) policy = ratelimit::policy::load_config_file(config_path);
+    if (app.count("--admin-token-env") == 0 && !settings.admin_token_env.empty())
+      admin_token_env = settings.admin_token_env;
+    const char* token_from_env = std::getenv(admin_token_env.c_str());
+    const std::string admin_token = token_from_env != nullptr && *token_from_env != '\0'
+                                        ? token_from_env
+                                        : settings.admin_token;
+    if (audit_log.empty()) audit_log = settings.audit_log;
+    ratelimit::telemetry::AlertRules alert_rules;
+    alert_rules.window_minutes = settings.alerts.window_minutes;
+    alert_rules.min_volume = static_cast<std::uint64_t>(settings.alerts.min_volume);
+    alert_rules.block_rate_warning = settings.alerts.block_rate_warning;
+    alert_rules.block_rate_critical = settings.alerts.block_rate_critical;
+    alert_rules.volume_high_per_minute = settings.alerts.volume_high_per_minute;
+    alert_rules.volume_low_per_minute = settings.alerts.volume_low_per_minute;
+    alert_rules.p99_latency_ms = settings.alerts.p99_latency_ms;
+    const bool store_overridden = !store_url.empty();
     if (store_url.empty()) store_url = policy.store.url;
     std::shared_ptr<ratelimit::Store> store = ratelimit::open_store(store_url);
     std::shared_ptr<ratelimit::AttributeStore> attributes =
@@ -95,16 +125,54 @@ int main(int argc, char** argv) {
     policy.store.url = store_url;
     auto engine = std::make_shared<ratelimit::policy::PolicyEngine>(
         *store, *attributes, ratelimit::SystemClock::instance(), std::move(policy));
-    const char* token = std::getenv(admin_token_env.c_str());
     ratelimitd::Service service({.store_url = store_url,
                                  .config_path = config_path,
+                                 .store_overridden = store_overridden,
                                  .header_styles = styles,
-                                 .admin_token = token != nullptr ? token : "",
-                                 .audit_log = audit_log},
+                                 .admin_token = admin_token,
+                                 .audit_log = audit_log,
+                                 .alert_rules = alert_rules},
                                 store, engine, ratelimit::system_clock_handle());
     ratelimitd::HttpServer server(
         host, port, threads, limits,
         [&service](const ratelimitd::HttpRequest& r) { return service.handle(r); });
+
+    // Proxy mode: a second listener on the same event loops.
+    std::optional<ratelimitd::proxy::ProxyServer> proxy;
+    const auto& proxy_config = engine->config()->proxy;
+    if (upstream.empty()) upstream = proxy_config.upstream;
+    if (!upstream.empty()) {
+      auto options = ratelimitd::proxy::proxy_options(proxy_config, styles);
+      try {
+        options.upstream = ratelimit::policy::parse_upstream_url(upstream);
+      } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError("--upstream", e.what());
+      }
+      if (proxy_listen.empty()) proxy_listen = proxy_config.listen;
+      if (proxy_listen.empty()) proxy_listen = "127.0.0.1:8081";
+      const auto [proxy_host, proxy_port] = parse_listen(proxy_listen);
+      options.listen_host = proxy_host;
+      options.listen_port = proxy_port;
+      options.limits = limits;
+      proxy.emplace(std::move(options), *engine, ratelimit::system_clock_handle(),
+                    [&service](const ratelimitd::DecisionOutcome& outcome, double seconds) {
+                      service.observe_decision(outcome, seconds);
+                    });
+      proxy->attach(server);
+      service.set_proxy_view([&proxy] {
+        const auto s = proxy->stats();
+        return ratelimitd::ServiceMetrics::StoreView::Proxy{
+            .forwarded = s.forwarded,
+            .denied = s.denied,
+            .bypassed = s.bypassed,
+            .breaker_rejected = s.breaker_rejected,
+            .upstream_errors = s.upstream_errors,
+            .upstream_failures = s.upstream_failures,
+            .breaker = s.breaker};
+      });
+    } else if (!proxy_listen.empty()) {
+      throw CLI::ValidationError("--proxy-listen", "needs an upstream (--upstream or proxy.upstream)");
+    }
 
     // Signals on a loop of their own: SIGTERM/SIGINT stop gracefully;
     // SIGHUP reloads the policy file (an invalid one is reported and the
@@ -133,6 +201,11 @@ int main(int argc, char** argv) {
 
     std::printf("ratelimitd listening on %s:%u (store %s, %u threads)\n", host.c_str(),
                 server.port(), store_url.c_str(), threads);
+    if (proxy) {
+      std::printf("ratelimitd proxy listening on %s:%u, forwarding to %s\n",
+                  proxy_listen.substr(0, proxy_listen.rfind(':')).c_str(), proxy->port(),
+                  upstream.c_str());
+    }
     std::fflush(stdout);
     server.run();
     signal_io.stop();

@@ -8,11 +8,13 @@ namespace ratelimitd {
 
 namespace {
 
-// Decision latency buckets, seconds: 25 µs .. 100 ms (a decision in memory
-// takes a few µs, one through Redis a few hundred).
+// Decision latency buckets, seconds: 25 µs .. 2.5 s (a decision in memory
+// takes a few µs, one through Redis a few hundred; the top buckets catch
+// Redis timeouts, 250 ms by default, so a p99 alert sees them).
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets = {
-      0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1};
+      0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+      0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5};
   return buckets;
 }
 
@@ -30,10 +32,15 @@ ServiceMetrics::ServiceMetrics()
                    .Register(*registry_)),
       check_latency_(latency_.Add({{"api", "check"}}, latency_buckets())),
       decide_latency_(latency_.Add({{"api", "decide"}}, latency_buckets())),
+      proxy_latency_(latency_.Add({{"api", "proxy"}}, latency_buckets())),
       replies_(prometheus::BuildCounter()
                    .Name("ratelimit_http_replies_total")
                    .Help("HTTP replies, by status code")
                    .Register(*registry_)),
+      check_allowed_(
+          decisions_.Add({{"api", "check"}, {"outcome", "allowed"}, {"scope", ""}, {"tier", ""}})),
+      check_denied_(
+          decisions_.Add({{"api", "check"}, {"outcome", "denied"}, {"scope", ""}, {"tier", ""}})),
       store_errors_(prometheus::BuildCounter()
                         .Name("ratelimit_store_errors_total")
                         .Help("Decision requests answered 503 because the store was unavailable")
@@ -45,11 +52,16 @@ ServiceMetrics::ServiceMetrics()
               .Help("Limiter states held by the store (0 for Redis, which holds them itself)")
               .Register(*registry_)
               .Add({})),
-      reloads_(prometheus::BuildGauge()
-                   .Name("ratelimit_config_reloads")
-                   .Help("Successful policy reloads since the start")
+      reloads_(prometheus::BuildCounter()
+                   .Name("ratelimit_config_reloads_total")
+                   .Help("Successful policy reloads (SIGHUP, POST /v1/admin/reload)")
                    .Register(*registry_)
                    .Add({})),
+      reload_failures_(prometheus::BuildCounter()
+                           .Name("ratelimit_config_reload_failures_total")
+                           .Help("Policy reloads rejected (the old policy stayed in force)")
+                           .Register(*registry_)
+                           .Add({})),
       breaker_state_(prometheus::BuildGauge()
                          .Name("ratelimit_store_breaker_state")
                          .Help("The store breaker's state: 1 for the current one (Redis stores "
@@ -66,10 +78,21 @@ ServiceMetrics::ServiceMetrics()
                     .Register(*registry_)
                     .Add({})) {}
 
+prometheus::Histogram& ServiceMetrics::latency_for(std::string_view api) {
+  if (api == "check") return check_latency_;
+  if (api == "decide") return decide_latency_;
+  if (api == "proxy") return proxy_latency_;
+  return latency_.Add({{"api", std::string(api)}}, latency_buckets());
+}
+
 void ServiceMetrics::observe(std::string_view api, const DecisionOutcome& outcome, double seconds) {
-  (api == "check" ? check_latency_ : decide_latency_).Observe(seconds);
+  latency_for(api).Observe(seconds);
   if (outcome.store_error) store_errors_.Increment();
   if (!outcome.decided) return;
+  if (api == "check" && outcome.scope.empty() && outcome.tier.empty()) {
+    (outcome.allowed ? check_allowed_ : check_denied_).Increment();
+    return;
+  }
   // Family::Add finds an existing child under the family's mutex; the label
   // sets are few (API x outcome x scope x tier).
   decisions_
@@ -80,16 +103,31 @@ void ServiceMetrics::observe(std::string_view api, const DecisionOutcome& outcom
       .Increment();
 }
 
+void ServiceMetrics::count_reload_failure() { reload_failures_.Increment(); }
+
 void ServiceMetrics::count_reply(unsigned status) {
-  replies_.Add({{"code", std::to_string(status)}}).Increment();
+  if (status >= reply_counters_.size()) {
+    replies_.Add({{"code", std::to_string(status)}}).Increment();
+    return;
+  }
+  auto& slot = reply_counters_[status];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Two threads may both look it up: Family::Add returns the same child.
+    counter = &replies_.Add({{"code", std::to_string(status)}});
+    slot.store(counter, std::memory_order_release);
+  }
+  counter->Increment();
 }
 
 std::string ServiceMetrics::scrape(const StoreView& view) {
   active_keys_.Set(static_cast<double>(view.active_keys));
-  reloads_.Set(static_cast<double>(view.reloads));
+  const std::lock_guard lock(scrape_mu_);
+  // The engine's reload count is monotonic too: add what it gained.
+  reloads_.Increment(static_cast<double>(view.reloads - last_reloads_));
+  last_reloads_ = view.reloads;
   if (view.guard) {
     const auto& g = *view.guard;
-    const std::lock_guard lock(scrape_mu_);
     // The guard's counters are monotonic: add what they gained since the
     // last scrape, so these stay Prometheus counters.
     fallbacks_.Increment(static_cast<double>(g.fallbacks - last_guard_.fallbacks));
@@ -102,9 +140,46 @@ std::string ServiceMetrics::scrape(const StoreView& view) {
           .Set(s == g.state ? 1 : 0);
     }
   }
+  if (view.proxy) scrape_proxy(*view.proxy);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());
   return out.str();
+}
+
+void ServiceMetrics::scrape_proxy(const StoreView::Proxy& p) {
+  if (proxy_requests_ == nullptr) {
+    proxy_requests_ = &prometheus::BuildCounter()
+                           .Name("ratelimit_proxy_requests_total")
+                           .Help("Proxy mode: requests by what became of them (forwarded, denied "
+                                 "by a limit, bypassed, refused while the upstream breaker was open)")
+                           .Register(*registry_);
+    proxy_upstream_ = &prometheus::BuildCounter()
+                           .Name("ratelimit_proxy_upstream_failures_total")
+                           .Help("Proxy mode: upstream failures fed to its breaker (kind: error = "
+                                 "connection error or timeout, status = a failure status)")
+                           .Register(*registry_);
+    proxy_breaker_ = &prometheus::BuildGauge()
+                          .Name("ratelimit_proxy_breaker_state")
+                          .Help("Proxy mode: the upstream breaker's state, 1 for the current one")
+                          .Register(*registry_);
+  }
+  // Cumulative counts in, counter increments out (as for the store guard).
+  const auto add = [](prometheus::Family<prometheus::Counter>& family, const char* label,
+                      const char* value, std::uint64_t now, std::uint64_t before) {
+    family.Add({{label, value}}).Increment(static_cast<double>(now - before));
+  };
+  add(*proxy_requests_, "outcome", "forwarded", p.forwarded, last_proxy_.forwarded);
+  add(*proxy_requests_, "outcome", "denied", p.denied, last_proxy_.denied);
+  add(*proxy_requests_, "outcome", "bypassed", p.bypassed, last_proxy_.bypassed);
+  add(*proxy_requests_, "outcome", "breaker_open", p.breaker_rejected,
+      last_proxy_.breaker_rejected);
+  add(*proxy_upstream_, "kind", "error", p.upstream_errors, last_proxy_.upstream_errors);
+  add(*proxy_upstream_, "kind", "status", p.upstream_failures, last_proxy_.upstream_failures);
+  last_proxy_ = p;
+  for (const auto s : {ratelimit::BreakerState::closed, ratelimit::BreakerState::open,
+                       ratelimit::BreakerState::half_open}) {
+    proxy_breaker_->Add({{"state", std::string(ratelimit::to_string(s))}}).Set(s == p.breaker ? 1 : 0);
+  }
 }
 
 }  // namespace ratelimitd

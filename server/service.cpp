@@ -1,5 +1,7 @@
 #include "service.hpp"
 
+#include "ratelimit/policy/config_loader.hpp"
+
 #include <array>
 #include <boost/json.hpp>
 #include <chrono>
@@ -31,8 +33,8 @@ Service::Service(ServiceOptions options, std::shared_ptr<ratelimit::Store> store
       engine_(std::move(engine)),
       clock_(std::move(clock)),
       audit_(options_.audit_log),
-      admin_{options_.admin_token,       *engine_, *store_, *clock_, audit_,
-             [this] { return reload(); }} {}
+      admin_{options_.admin_token, *engine_, *store_, *clock_, audit_, [this] { return reload(); }},
+      telemetry_{analytics_, options_.alert_rules, *clock_, [this] { return readiness(); }} {}
 
 std::optional<ratelimit::GuardedStoreStats> Service::guard_stats() const {
   if (const auto* guarded = dynamic_cast<const ratelimit::GuardedStore*>(store_.get())) {
@@ -45,8 +47,33 @@ std::uint64_t Service::reload() {
   if (options_.config_path.empty()) {
     throw std::runtime_error("there is no policy file to reload (start with --config FILE)");
   }
-  engine_->reload_file(options_.config_path);
+  try {
+    ratelimit::policy::PolicyConfig config = ratelimit::policy::load_config_file(options_.config_path);
+    if (options_.store_overridden) config.store.url = options_.store_url;
+    engine_->reload(std::move(config));
+  } catch (...) {
+    metrics_.count_reload_failure();  // the old policy stays; alerting wants to know
+    throw;
+  }
   return engine_->reloads();
+}
+
+void Service::observe_decision(const DecisionOutcome& outcome, double seconds) {
+  record_decision("proxy", outcome, seconds);
+}
+
+void Service::record_decision(std::string_view api, const DecisionOutcome& outcome,
+                              double seconds) {
+  metrics_.observe(api, outcome, seconds);
+  if (!outcome.decided) return;
+  analytics_.record({.at = clock_->now(),
+                     .allowed = outcome.allowed,
+                     .scope = outcome.scope,
+                     .tier = outcome.tier,
+                     .endpoint = outcome.endpoint,
+                     .identifier = outcome.identifier,
+                     .cost = outcome.cost,
+                     .latency = static_cast<ratelimit::Micros>(seconds * 1e6)});
 }
 
 HttpReply Service::handle(const HttpRequest& request) {
@@ -62,8 +89,19 @@ HttpReply Service::decision(std::string_view api, const HttpRequest& request) {
                                    : handle_decide(request.body, *engine_, options_.header_styles,
                                                    *clock_, outcome);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-  metrics_.observe(api, outcome, took.count());
+  record_decision(api, outcome, took.count());
   return reply;
+}
+
+boost::json::object Service::readiness() const {
+  // A store in its failure mode still answers (open, closed or local, as
+  // configured): ready, but degraded.
+  const auto guard = guard_stats();
+  const bool degraded = guard && guard->state != ratelimit::BreakerState::closed;
+  return {{"status", degraded ? "degraded" : "ready"},
+          {"store", options_.store_url},
+          {"store_breaker", guard ? ratelimit::to_string(guard->state) : "none"},
+          {"config", options_.config_path.empty() ? "(none)" : options_.config_path}};
 }
 
 HttpReply Service::route(const HttpRequest& request) {
@@ -79,13 +117,11 @@ HttpReply Service::route(const HttpRequest& request) {
       {"/healthz", "GET"},
       {"/readyz", "GET"},
   }};
-  if (is_admin_path(path)) {
-    const auto q = request.target.find('?');
-    const std::string_view query = q == std::string::npos
-                                       ? std::string_view()
-                                       : std::string_view(request.target).substr(q + 1);
-    return handle_admin(request, path, query, admin_);
-  }
+  const auto q = request.target.find('?');
+  const std::string_view query =
+      q == std::string::npos ? std::string_view() : std::string_view(request.target).substr(q + 1);
+  if (is_admin_path(path)) return handle_admin(request, path, query, admin_);
+  if (is_telemetry_path(path)) return handle_telemetry(request, path, query, telemetry_);
   for (const auto& route : kRoutes) {
     if (route.path != path) continue;
     if (request.method != route.method && !(route.method == "GET" && request.method == "HEAD")) {
@@ -101,18 +137,13 @@ HttpReply Service::route(const HttpRequest& request) {
       reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
       reply.body = metrics_.scrape({.active_keys = store_->stats().keys,
                                     .reloads = engine_->reloads(),
-                                    .guard = guard_stats()});
+                                    .guard = guard_stats(),
+                                    .proxy = proxy_view_ ? std::optional(proxy_view_())
+                                                         : std::nullopt});
       return reply;
     }
     if (path == "/healthz") return json_reply({{"status", "ok"}});
-    // A store in its failure mode still answers (open, closed or local, as
-    // configured): ready, but degraded.
-    const auto guard = guard_stats();
-    const bool degraded = guard && guard->state != ratelimit::BreakerState::closed;
-    return json_reply({{"status", degraded ? "degraded" : "ready"},
-                       {"store", options_.store_url},
-                       {"store_breaker", guard ? ratelimit::to_string(guard->state) : "none"},
-                       {"config", options_.config_path.empty() ? "(none)" : options_.config_path}});
+    return json_reply(readiness());
   }
   return problem(404, "no such endpoint: " + std::string(path));
 }

@@ -387,6 +387,8 @@ PolicyConfig load_config(std::string_view text, std::string_view source) {
                  "this build reads version: 1");
   }
   read_store(top, config);
+  yaml::read_proxy(top, config);
+  yaml::read_service(top, config);
   if (const auto shadow = top.boolean("shadow")) config.shadow = *shadow;
   read_identity(top, config);
   read_paths(top, config);

@@ -351,6 +351,14 @@ void PolicyEngine::reload(PolicyConfig config) {
     issues.push_back({config.source, 0, 0, "'store' settings changed; they apply only at start",
                       "restart the service to use the new store"});
   }
+  if (!(config.service == current->config->service)) {
+    issues.push_back({config.source, 0, 0, "'service' settings changed; they apply only at start",
+                      "restart the service to use the new settings"});
+  }
+  if (!(config.proxy == current->config->proxy)) {
+    issues.push_back({config.source, 0, 0, "'proxy' settings changed; they apply only at start",
+                      "restart the service to use the new proxy settings"});
+  }
   if (config.api_key_salt != current->config->api_key_salt) {
     issues.push_back({config.source, 0, 0, "'api_keys' salt changed; it applies only at start",
                       "a new salt orphans every API-key record and usage: restart deliberately"});

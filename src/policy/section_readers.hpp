@@ -34,6 +34,11 @@ std::vector<ListEntry> read_list_entries(const YAML::Node& list, std::string_vie
 std::vector<TierAssignment> read_tier_assignments(const YAML::Node& list, Issues& issues,
                                                   std::vector<YAML::Node>& tier_nodes);
 
+/// Reads the `proxy:` section (proxy mode of ratelimitd) into config.proxy.
+void read_proxy(MapReader& top, PolicyConfig& config);
+/// Reads the `service:` section (ratelimitd's settings) into config.service.
+void read_service(MapReader& top, PolicyConfig& config);
+
 /// Longest name (limit, tier) and identifier accepted, in bytes: they become
 /// parts of store keys, which are bounded (Store::kMaxKeyLength).
 inline constexpr std::size_t kMaxNameLength = 64;

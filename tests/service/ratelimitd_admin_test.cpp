@@ -153,6 +153,10 @@ TEST_F(RatelimitdAdmin, ReloadTakesAValidFileAndRejectsAnInvalidOne) {
             std::string::npos);
   EXPECT_EQ(decide(R"({"user": "bob"})").at("tier").as_string(), "free")
       << "the old config is in force";
+  const std::string metrics = server_->request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\nratelimit_config_reloads_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nratelimit_config_reload_failures_total 1\n"), std::string::npos)
+      << metrics;
   EXPECT_EQ(admin("GET", "/v1/admin/reload").status, 405u);
   EXPECT_EQ(admin("GET", "/v1/admin/nothing").status, 404u);
 }
@@ -167,8 +171,8 @@ TEST_F(RatelimitdAdmin, SighupReloadsThePolicyFile) {
   for (int i = 0; i < 1000 && !reloaded; ++i) {
     if (i % 100 == 0) server_->send_signal(SIGHUP);
     metrics = server_->request("GET", "/metrics").body;
-    reloaded = metrics.find("\nratelimit_config_reloads ") != std::string::npos &&
-               metrics.find("\nratelimit_config_reloads 0\n") == std::string::npos;
+    reloaded = metrics.find("\nratelimit_config_reloads_total ") != std::string::npos &&
+               metrics.find("\nratelimit_config_reloads_total 0\n") == std::string::npos;
     if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(reloaded) << metrics;

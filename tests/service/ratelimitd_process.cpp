@@ -89,6 +89,18 @@ void RatelimitdProcess::send_signal(int signal) const {
 
 std::string RatelimitdProcess::output() const { return read_file(log_path_); }
 
+int RatelimitdProcess::proxy_port() const {
+  const std::regex listening("proxy listening on [^ ]*:([0-9]+)");
+  // A real-time wait for a line the process prints at start.
+  for (int i = 0; i < 3000; ++i) {
+    std::smatch m;
+    const std::string out = read_file(log_path_);
+    if (std::regex_search(out, m, listening)) return std::stoi(m[1].str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("ratelimitd printed no proxy port: " + read_file(log_path_));
+}
+
 HttpResponse RatelimitdProcess::request(const std::string& method, const std::string& target,
                                         const std::string& body,
                                         const std::map<std::string, std::string>& headers) const {

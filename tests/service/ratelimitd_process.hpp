@@ -24,6 +24,9 @@ class RatelimitdProcess {
   RatelimitdProcess& operator=(const RatelimitdProcess&) = delete;
 
   [[nodiscard]] int port() const { return port_; }
+  /// Proxy mode: the proxy's port, from its "proxy listening on" line
+  /// (waits for it; throws std::runtime_error when it never comes).
+  [[nodiscard]] int proxy_port() const;
   /// One request on a fresh connection.
   HttpResponse request(const std::string& method, const std::string& target,
                        const std::string& body = "",

@@ -2,11 +2,21 @@
 // Entry points of the `ratelimit` subcommands; main.cpp parses flags into these.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace ratelimit::cli {
+
+/// Registers `analyze` and `gen-log` (analyze_command.cpp, docs/planning.md)
+/// on `app`. After parsing, the returned function runs whichever of them was
+/// given and returns its exit status, or nullopt when neither was.
+std::function<std::optional<int>()> add_analyze_commands(CLI::App& app);
 
 /// `ratelimit demo`: the guides' worked examples on a manual clock.
 int run_demo();
@@ -101,5 +111,46 @@ struct AdminCommandOptions {
 };
 /// `ratelimit admin ...`: 0 on success, 2 with the server's error.
 int run_admin(const ClientOptions& client, const AdminCommandOptions& options);
+
+}  // namespace ratelimit::cli
+
+namespace ratelimit::cli {
+
+// Planning: capacity, tiers, sla (docs/planning.md). Bad input throws
+// (planning::InputError, policy::ConfigError): main prints it, exit status 2.
+
+struct CapacityOptions {
+  std::string file;  ///< YAML capacity profile; flags override its values
+  std::optional<double> cpu_cores, memory_gib, network_mbps, disk_iops;
+  std::optional<double> cpu_ms, memory_mib, latency_ms, network_kib, disk_ops;
+  std::optional<double> safety_factor;
+  std::string from_metrics;  ///< ratelimitd URL: per-request CPU and latency from /metrics
+  bool json = false;
+};
+/// `ratelimit capacity [FILE] [--cpu-cores N ...]`: max RPS and bottleneck.
+int run_capacity(const CapacityOptions& options);
+
+struct TiersOptions {
+  std::string file;                         ///< YAML tier plan
+  std::vector<std::string> tiers;           ///< NAME:REQUESTS_PER_HOUR:BURST[:USERS[:USAGE]]
+  std::vector<std::string> endpoint_types;  ///< NAME=MULTIPLIER
+  std::optional<double> peak_factor, headroom;
+  std::string emit_config;  ///< write a policy config here
+  bool json = false;
+};
+/// `ratelimit tiers [FILE] [--tier ...] [--emit-config FILE]`.
+int run_tiers(const TiersOptions& options);
+
+struct SlaOptions {
+  std::string file;           ///< YAML SLA definitions
+  std::string measured_file;  ///< JSON measured figures
+  std::string from_service;   ///< ratelimitd URL: GET /v1/stats
+  std::string range = "1h";
+  std::string tier;  ///< the flags' figures apply to this tier only
+  std::optional<double> availability, response_ms, accuracy;
+  bool json = false;
+};
+/// `ratelimit sla FILE ...`: 0 when every SLA is met, 1 when one is breached.
+int run_sla(const SlaOptions& options);
 
 }  // namespace ratelimit::cli

@@ -127,6 +127,51 @@ int main(int argc, char** argv) {
   reset->add_option("key", arg1)->required();
   auto* reload = admin->add_subcommand("reload", "Reload the server's policy file");
 
+  // Planning (docs/planning.md): capacity, tiers, sla.
+  CapacityOptions capacity;
+  auto* capacity_sub = app.add_subcommand(
+      "capacity", "Max RPS of a machine from its resources and per-request needs; the bottleneck");
+  capacity_sub->add_option("profile", capacity.file, "YAML capacity profile (flags override it)");
+  capacity_sub->add_option("--cpu-cores", capacity.cpu_cores, "CPU cores");
+  capacity_sub->add_option("--memory-gib", capacity.memory_gib, "Memory, GiB");
+  capacity_sub->add_option("--network-mbps", capacity.network_mbps, "Network bandwidth, Mbit/s");
+  capacity_sub->add_option("--disk-iops", capacity.disk_iops, "Disk operations per second");
+  capacity_sub->add_option("--cpu-ms", capacity.cpu_ms, "CPU ms per request");
+  capacity_sub->add_option("--memory-mib", capacity.memory_mib, "MiB a request holds while it runs");
+  capacity_sub->add_option("--latency-ms", capacity.latency_ms, "How long a request runs, ms");
+  capacity_sub->add_option("--network-kib", capacity.network_kib, "KiB sent and received per request");
+  capacity_sub->add_option("--disk-ops", capacity.disk_ops, "Disk operations per request");
+  capacity_sub->add_option("--safety-factor", capacity.safety_factor, "Share of the theoretical max to plan for (default 0.7)");
+  capacity_sub->add_option("--from-metrics", capacity.from_metrics,
+                           "ratelimitd URL: take CPU ms and latency per decision from its /metrics");
+  capacity_sub->add_flag("--json", capacity.json, "Print JSON");
+
+  TiersOptions tiers_opts;
+  auto* tiers_sub = app.add_subcommand(
+      "tiers", "Limits per tier and endpoint type, expected load; --emit-config writes a policy");
+  tiers_sub->add_option("plan", tiers_opts.file, "YAML tier plan");
+  tiers_sub->add_option("--tier", tiers_opts.tiers, "NAME:REQUESTS_PER_HOUR:BURST[:USERS[:USAGE]] (repeatable; replaces the file's tiers)");
+  tiers_sub->add_option("--endpoint-type", tiers_opts.endpoint_types, "NAME=MULTIPLIER (repeatable; replaces the types)");
+  tiers_sub->add_option("--peak-factor", tiers_opts.peak_factor, "Peak RPS / average RPS (default 3)");
+  tiers_sub->add_option("--headroom", tiers_opts.headroom, "Recommended capacity = peak x (1 + headroom) (default 0.5)");
+  tiers_sub->add_option("--emit-config", tiers_opts.emit_config, "Write a policy config (docs/config.md) to this file");
+  tiers_sub->add_flag("--json", tiers_opts.json, "Print JSON");
+
+  SlaOptions sla_opts;
+  auto* sla_sub = app.add_subcommand("sla", "SLA compliance per tier and service credits owed; exit 1 on a breach");
+  sla_sub->add_option("sla", sla_opts.file, "YAML SLA definitions")->required();
+  sla_sub->add_option("--measured", sla_opts.measured_file, "JSON file of measured figures");
+  sla_sub->add_option("--from-service", sla_opts.from_service, "ratelimitd URL: response time from GET /v1/stats");
+  sla_sub->add_option("--range", sla_opts.range, "/v1/stats range")->capture_default_str()->check(CLI::IsMember({"1h", "24h", "7d"}));
+  sla_sub->add_option("--availability", sla_opts.availability, "Measured availability, %");
+  sla_sub->add_option("--response-ms", sla_opts.response_ms, "Measured response time, ms");
+  sla_sub->add_option("--accuracy", sla_opts.accuracy, "Measured rate-limit accuracy, %");
+  sla_sub->add_option("--tier", sla_opts.tier, "The flags' figures are for this tier only");
+  sla_sub->add_flag("--json", sla_opts.json, "Print JSON");
+
+  // Traffic analysis of access logs and the sample-log generator (analyze_command.cpp).
+  const auto run_analyze_commands = add_analyze_commands(app);
+
   // --server, --json and --token may come anywhere after `admin`.
   for (CLI::App* group : {tier, wl}) {
     group->fallthrough();
@@ -134,8 +179,14 @@ int main(int argc, char** argv) {
   }
   for (CLI::App* leaf : {reset, reload}) leaf->fallthrough();
 
-  CLI11_PARSE(app, argc, argv);
   try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is exit 0; every usage error is bad input: exit status 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (const auto status = run_analyze_commands()) return *status;
     if (app.got_subcommand("demo")) return run_demo();
     if (app.got_subcommand("conformance")) return run_conformance(conformance);
     if (config_check->parsed()) return run_config_check(check);
@@ -189,6 +240,9 @@ int main(int argc, char** argv) {
       }
       return run_admin(client, a);
     }
+    if (capacity_sub->parsed()) return run_capacity(capacity);
+    if (tiers_sub->parsed()) return run_tiers(tiers_opts);
+    if (sla_sub->parsed()) return run_sla(sla_opts);
     if (app.got_subcommand("bench")) return bench.store == "memory" ? run_bench(bench) : run_store_bench(bench);
   } catch (const std::exception& e) {
     std::cerr << "ratelimit: " << e.what() << '\n';

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ratelimit/http/denial_body.hpp"
 #include "ratelimit/limit_spec.hpp"
 #include "ratelimit/policy/cidr_set.hpp"
 #include "ratelimit/policy/endpoint_table.hpp"
@@ -90,8 +91,87 @@ struct StoreConfig {
   friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 
+using http::ErrorFormat;
+
+/// Where a proxy sends requests: `http://HOST[:PORT][/]` (HOST a name, an
+/// IPv4 address or a bracketed IPv6 address; PORT defaults to 80).
+struct UpstreamAddress {
+  std::string host;
+  std::uint16_t port = 80;
+  friend bool operator==(const UpstreamAddress&, const UpstreamAddress&) = default;
+};
+/// Throws std::invalid_argument quoting `url` and naming what is wrong
+/// (https is not supported: terminate TLS in front of the proxy).
+[[nodiscard]] UpstreamAddress parse_upstream_url(std::string_view url);
+
+/// Proxy mode (`proxy:`): ratelimitd in front of an HTTP upstream. Read at
+/// start only: a reload that changes it is rejected (restart to apply).
+struct ProxyConfig {
+  /// "http://HOST:PORT"; empty: no proxy (unless given on the command line).
+  std::string upstream;
+  /// "HOST:PORT" the proxy listens on; empty: the command line's --proxy-listen.
+  std::string listen;
+  /// Request header naming the user (absent: no user attribute).
+  std::string user_header = "X-User-Id";
+  /// Request header carrying the API key, then the query parameter.
+  std::string api_key_header = "X-API-Key";
+  std::string api_key_query = "api_key";
+  /// Peers whose X-Forwarded-For / X-Real-IP are believed. Empty: none, so
+  /// the client IP is always the socket's peer.
+  std::vector<CidrRange> trusted_proxies;
+  /// Paths forwarded without any limit (exact match, or a prefix ending in '/').
+  std::vector<std::string> bypass{"/health", "/metrics"};
+  ErrorFormat error_format = ErrorFormat::problem;
+  /// Upstream statuses that count as failures for the proxy's breaker
+  /// (besides connection errors and timeouts).
+  std::vector<int> failure_statuses{502, 503, 504};
+  /// Time to connect to the upstream, and to get its response headers.
+  Micros connect_timeout = 5 * kMicrosPerSecond;
+  Micros upstream_timeout = 30 * kMicrosPerSecond;
+  /// Idle keep-alive connections kept per event loop.
+  std::int64_t pool_size = 64;
+  /// The upstream circuit breaker: opens when at least `breaker_failure_rate`
+  /// of the last `breaker_window` calls failed (once `breaker_minimum_calls`
+  /// were seen), stays open `breaker_open`, then lets one probe through.
+  double breaker_failure_rate = 0.5;
+  std::int64_t breaker_window = 20;
+  std::int64_t breaker_minimum_calls = 5;
+  Micros breaker_open = 10 * kMicrosPerSecond;
+  friend bool operator==(const ProxyConfig&, const ProxyConfig&) = default;
+};
+
+/// ratelimitd's own settings (`service:`). Read at start only: a reload
+/// that changes them is rejected (restart to apply). Command-line flags win.
+struct ServiceConfig {
+  /// Rate-limit header styles ("ietf", "x-ratelimit", "github", "twitter");
+  /// empty: not configured (ratelimitd's --headers default applies).
+  std::vector<std::string> headers;
+  /// Environment variable holding the admin API's bearer token.
+  std::string admin_token_env;
+  /// The token itself (admin_token_env keeps it out of the file).
+  std::string admin_token;
+  /// JSON-lines audit log of admin changes.
+  std::string audit_log;
+  /// Thresholds of /v1/alerts (ratelimit::telemetry::AlertRules).
+  struct Alerts {
+    int window_minutes = 5;
+    std::int64_t min_volume = 100;
+    double block_rate_warning = 0.30;
+    double block_rate_critical = 0.50;
+    std::optional<double> volume_high_per_minute;
+    std::optional<double> volume_low_per_minute;
+    double p99_latency_ms = 50.0;
+    friend bool operator==(const Alerts&, const Alerts&) = default;
+  } alerts;
+  friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
+};
+
 struct PolicyConfig {
   StoreConfig store;
+  /// ratelimitd's settings (headers, admin, alerts).
+  ServiceConfig service;
+  /// Proxy mode settings (ratelimitd only).
+  ProxyConfig proxy;
   /// Global shadow mode: every limit is evaluated and counted, none denies.
   bool shadow = false;
   /// Which attributes identify the caller, in order of preference.

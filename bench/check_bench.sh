@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# ratelimitd's /v1/check under HTTP load, against references measured in the
+# same run (bench/README.md, "ratelimitd under load"):
+#   (a) nginx with a limit_req zone keyed on the X-User header (a rate limit
+#       done by the web server itself), answering 200 / 429;
+#   (b) ratelimitd /v1/check on the in-memory store;
+#   both under `wrk -t2 -c64 -d10s` with bench/wrk/check.lua (the same
+#   requests to both: nginx keys on the header, ratelimitd on the body);
+#   (c) ratelimitd /v1/check on a Redis store (--store redis://...?pool=&batch=)
+#       under the same wrk load, vs (d) redis-benchmark running EVALSHA of
+#       bench/reference_token_bucket.lua at the same concurrency.
+# Prints requests/s, p50 and p99 latency for each, the share of requests
+# limited, and the ratios ratelimitd/nginx and ratelimitd-redis/redis-benchmark.
+#
+# usage: bench/check_bench.sh [RATELIMITD_BINARY] [-d SECONDS] [-c CONNECTIONS]
+#                             [-t WRK_THREADS] [-w SERVER_THREADS] [--pool N] [--batch N]
+#   RATELIMITD_BINARY defaults to build/release/server/ratelimitd. Nothing is
+#   built here: build a Release ratelimitd first, e.g.
+#     cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+#       -DRATELIMIT_BUILD_TESTS=OFF -DRATELIMIT_BUILD_BENCH=OFF
+#     cmake --build build/release --target ratelimitd
+# Installs wrk, nginx-light and redis-tools with apt-get when missing.
+# Servers listen on free 127.0.0.1 ports and are ended by PID; each phase is
+# bounded in time (`timeout`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=build/release/server/ratelimitd
+seconds=10
+connections=64
+wrk_threads=2
+server_threads=2
+pool=4
+batch=32
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then binary=$1; shift; fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) seconds=$2; shift 2 ;;
+    -c) connections=$2; shift 2 ;;
+    -t) wrk_threads=$2; shift 2 ;;
+    -w) server_threads=$2; shift 2 ;;
+    --pool) pool=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    *) sed -n '/^# usage/,/^#   RATELIMITD/p' "$0" >&2; exit 2 ;;
+  esac
+done
+[ -x "$binary" ] || { echo "check_bench: no ratelimitd at $binary (build it first; see the usage)" >&2; exit 1; }
+
+# The workload (bench/wrk/check.lua reads these): 10 % of requests on 10 hot
+# keys (limited), 90 % over 100,000 cold keys (never limited); every key
+# 100/s with a burst of 50.
+export HOT_SHARE=0.1 HOT_KEYS=10 COLD_KEYS=100000 RATE=100 BURST=50
+
+dir=$(mktemp -d /tmp/check-bench.XXXXXX)
+chmod 755 "$dir"
+pids=()
+# shellcheck source=bench/bench_lib.sh
+. bench/bench_lib.sh
+trap bench_cleanup EXIT
+ensure_packages wrk:wrk nginx:nginx-light redis-benchmark:redis-tools redis-server:redis-server
+
+# ratelimitd with STORE; sets rl_pid and rl_port.
+start_ratelimitd() {
+  local log="$dir/ratelimitd.$RANDOM.log"
+  "$binary" --listen 127.0.0.1:0 --threads "$server_threads" --store "$1" >"$log" 2>&1 &
+  rl_pid=$!
+  pids+=("$rl_pid")
+  for _ in $(seq 1 200); do
+    rl_port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log")
+    [ -n "$rl_port" ] && return 0
+    kill -0 "$rl_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "check_bench: ratelimitd did not start" >&2; cat "$log" >&2; exit 1
+}
+# wrk against PORT; prints "rps p50_ms p99_ms non2xx requests".
+run_wrk() {
+  timeout $((seconds + 30)) wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
+    -s bench/wrk/check.lua "http://127.0.0.1:$1/v1/check" | tee "$dir/wrk.$1.txt" | wrk_summary
+}
+# decisions denied / all, from ratelimitd's /metrics.
+denied_share() {
+  local m
+  m=$(exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3; cat <&3)
+  echo "$m" | awk '/^ratelimit_decisions_total/ {
+      split($1, a, "outcome=\""); split(a[2], b, "\""); n[b[1]] += $2 }
+    END { t = n["allowed"] + n["denied"]; printf "%.3f", (t ? n["denied"] / t : 0) }'
+}
+
+declare -A rps p50 p99 limited
+
+# (a) nginx limit_req, the same shape of limit: RATE/s, burst BURST.
+# `return` would run before limit_req (rewrite phase), so the request goes
+# through try_files (after the limit) to a named location that answers.
+nginx_port=$(free_port)
+mkdir -p "$dir/nginx"
+{
+  nginx_conf_head "$dir/nginx" "$server_threads"
+  cat <<EOF
+  limit_req_zone \$http_x_user zone=users:32m rate=${RATE}r/s;
+  limit_req_status 429;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location = /v1/check {
+      limit_req zone=users burst=$((BURST - 1)) nodelay;
+      try_files /nonexistent @decided;
+    }
+    location @decided {
+      default_type application/json;
+      return 200 '{"allowed":true}';
+    }
+  }
+}
+EOF
+} >"$dir/nginx/nginx.conf"
+start_nginx "$dir/nginx"
+wait_port "$nginx_port"
+echo "check_bench: (a) nginx limit_req, ${seconds}s ..." >&2
+read -r rps[nginx] p50[nginx] p99[nginx] non2xx requests < <(run_wrk "$nginx_port")
+limited[nginx]=$(share "$non2xx" "$requests")
+stop_pid "$nginx_pid"
+
+# (b) ratelimitd, in-memory store.
+start_ratelimitd memory
+echo "check_bench: (b) ratelimitd memory, ${seconds}s ..." >&2
+read -r rps[memory] p50[memory] p99[memory] _ _ < <(run_wrk "$rl_port")
+limited[memory]=$(denied_share "$rl_port")
+stop_pid "$rl_pid"
+
+# Redis for (c) and (d).
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+  >"$dir/redis.log" 2>&1 &
+redis_pid=$!
+pids+=("$redis_pid")
+wait_port "$redis_port"
+
+# (c) ratelimitd, Redis store (pool and batch: docs/redis.md).
+start_ratelimitd "redis://127.0.0.1:$redis_port?pool=$pool&batch=$batch&failure=none&prefix=bench:"
+echo "check_bench: (c) ratelimitd redis (pool=$pool batch=$batch), ${seconds}s ..." >&2
+read -r rps[redis] p50[redis] p99[redis] _ _ < <(run_wrk "$rl_port")
+limited[redis]=$(denied_share "$rl_port")
+stop_pid "$rl_pid"
+
+# (d) redis-benchmark: EVALSHA of the reference token bucket, same
+# concurrency, about as many requests as (c) served in its run.
+sha=$(redis-cli -p "$redis_port" SCRIPT LOAD "$(cat bench/reference_token_bucket.lua)")
+n=$(awk -v r="${rps[redis]}" -v s="$seconds" 'BEGIN { n = int(r * s); if (n < 100000) n = 100000; print n }')
+echo "check_bench: (d) redis-benchmark EVALSHA, $n requests ..." >&2
+ref=$(timeout $((seconds * 6 + 30)) redis-benchmark -p "$redis_port" -c "$connections" -n "$n" \
+        -r "$COLD_KEYS" --csv EVALSHA "$sha" 1 'ref:__rand_int__' "$BURST" "$RATE" 2>/dev/null | tail -1)
+rps[reference]=$(echo "$ref" | cut -d, -f2 | tr -d '"')
+p50[reference]=$(echo "$ref" | cut -d, -f5 | tr -d '"')
+p99[reference]=$(echo "$ref" | cut -d, -f7 | tr -d '"')
+limited[reference]="-"
+
+printf '\n%-52s %12s %9s %9s %8s\n' "/v1/check, $connections connections ($wrk_threads wrk threads)" \
+  "requests/s" "p50 ms" "p99 ms" "limited"
+row() { printf '%-52s %12.0f %9.3f %9.3f %8s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" "${limited[$2]}"; }
+row "(a) nginx limit_req (header key), $server_threads workers" nginx
+row "(b) ratelimitd, memory store, $server_threads threads" memory
+row "(c) ratelimitd, redis store (pool=$pool batch=$batch)" redis
+row "(d) redis-benchmark EVALSHA reference_token_bucket" reference
+echo
+echo "ratelimitd memory / nginx limit_req:        $(ratio "${rps[memory]}" "${rps[nginx]}")x requests/s"
+echo "ratelimitd redis / redis-benchmark EVALSHA: $(ratio "${rps[redis]}" "${rps[reference]}")x requests/s"

@@ -1,0 +1,366 @@
+// Proxy mode against a real upstream (TestUpstream) and the real ratelimitd:
+// rate-limit headers on forwarded responses, 429 bodies in each format,
+// bypass paths, X-Forwarded-For trusted only from trusted proxies, streamed
+// bodies both ways, keep-alive, and the upstream breaker (503 + Retry-After).
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdlib.h>
+#include <string>
+#include <vector>
+
+#include "ratelimitd_process.hpp"
+#include "test_upstream.hpp"
+
+namespace ratelimit::testing {
+namespace {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// A policy file in a fresh temp dir, removed with it.
+class PolicyFile {
+ public:
+  explicit PolicyFile(const std::string& yaml) {
+    char dir[] = "/tmp/ratelimitd-proxy-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+    path_ = dir_ + "/policy.yaml";
+    std::ofstream(path_) << yaml;
+  }
+  ~PolicyFile() { std::filesystem::remove_all(dir_); }
+  PolicyFile(const PolicyFile&) = delete;
+  PolicyFile& operator=(const PolicyFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// A loopback port nothing listens on (bound, read, closed).
+int unused_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+const std::string kPerUser = R"(
+limits:
+  - name: per_user
+    scope: [user]
+    algorithm: fixed_window
+    limit: 3
+    window: 1m
+)";
+
+struct Proxy {
+  Proxy(const TestUpstream& upstream, const std::string& yaml, std::vector<std::string> extra = {})
+      : policy(yaml),
+        server(RATELIMITD_BINARY, [&] {
+          std::vector<std::string> args{"--config", policy.path(), "--upstream",
+                                        "http://127.0.0.1:" + std::to_string(upstream.port()),
+                                        "--proxy-listen", "127.0.0.1:0"};
+          args.insert(args.end(), extra.begin(), extra.end());
+          return args;
+        }()),
+        endpoint{"127.0.0.1", static_cast<unsigned short>(server.proxy_port())} {}
+
+  HttpResponse get(const std::string& target, const std::map<std::string, std::string>& headers = {}) {
+    return http_client::request(endpoint, "GET", target, "", headers);
+  }
+
+  PolicyFile policy;
+  RatelimitdProcess server;
+  http_client::Endpoint endpoint;
+};
+
+TEST(RatelimitdProxy, ForwardsWithHeadersThenDenies429ProblemJson) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser);
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse r = proxy.get("/echo?x=1", {{"X-User-Id", "alice"}});
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("server"), "test-upstream");
+    EXPECT_EQ(r.header("ratelimit-limit"), "3");
+    EXPECT_EQ(r.header("ratelimit-remaining"), std::to_string(2 - i));
+    EXPECT_EQ(r.header("x-ratelimit-limit"), "3");
+    EXPECT_EQ(r.header("x-ratelimit-used"), std::to_string(i + 1));
+    EXPECT_EQ(r.header("retry-after"), "");
+    const auto echo = json::parse(r.body).as_object();
+    EXPECT_EQ(echo.at("target").as_string(), "/echo?x=1");
+    EXPECT_EQ(echo.at("headers").as_object().at("x-user-id").as_string(), "alice");
+  }
+  EXPECT_EQ(upstream.hits(), 3u);
+  const HttpResponse denied = proxy.get("/echo", {{"X-User-Id", "alice"}});
+  EXPECT_EQ(denied.status, 429u);
+  EXPECT_EQ(denied.header("content-type"), "application/problem+json");
+  EXPECT_EQ(denied.header("x-ratelimit-scope"), "per_user");
+  EXPECT_EQ(denied.header("ratelimit-remaining"), "0");
+  const int retry = std::stoi(denied.header("retry-after"));
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 60);
+  const auto body = json::parse(denied.body).as_object();
+  EXPECT_EQ(body.at("status").as_int64(), 429);
+  EXPECT_EQ(body.at("title").as_string(), "Too Many Requests");
+  EXPECT_EQ(body.at("scope").as_string(), "per_user");
+  EXPECT_EQ(body.at("limit").as_int64(), 3);
+  EXPECT_EQ(body.at("retry_after").as_int64(), retry);
+  EXPECT_NE(std::string(body.at("detail").as_string()).find("per_user"), std::string::npos);
+  EXPECT_EQ(upstream.hits(), 3u) << "a denied request must not reach the upstream";
+  // Another user has a budget of its own.
+  EXPECT_EQ(proxy.get("/echo", {{"X-User-Id", "bob"}}).status, 200u);
+
+  // Counted in the service's metrics and analytics like /v1/decide's.
+  const std::string metrics = proxy.server.request("GET", "/metrics").body;
+  for (const char* line : {"ratelimit_proxy_requests_total{outcome=\"forwarded\"} 4",
+                           "ratelimit_proxy_requests_total{outcome=\"denied\"} 1",
+                           "ratelimit_proxy_breaker_state{state=\"closed\"} 1",
+                           "api=\"proxy\",outcome=\"denied\",scope=\"per_user\""}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << "\n" << metrics;
+  }
+  const auto stats = json::parse(proxy.server.request("GET", "/v1/stats?range=1h").body).as_object();
+  EXPECT_EQ(stats.at("allowed").as_int64(), 4);
+  EXPECT_EQ(stats.at("blocked").as_int64(), 1);
+  const auto& top = stats.at("top_limited").as_array();
+  ASSERT_FALSE(top.empty());
+  EXPECT_EQ(top[0].at("identifier").as_string(), "user:alice");
+}
+
+TEST(RatelimitdProxy, ErrorFormatsErrorAndJsonApi) {
+  TestUpstream upstream;
+  {
+    Proxy proxy(upstream, kPerUser + "proxy:\n  error_format: error\n");
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(proxy.get("/", {{"X-User-Id", "u"}}).status, 200u);
+    const HttpResponse r = proxy.get("/", {{"X-User-Id", "u"}});
+    ASSERT_EQ(r.status, 429u);
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    const auto error = json::parse(r.body).at("error").as_object();
+    EXPECT_EQ(error.at("code").as_string(), "rate_limit_exceeded");
+    EXPECT_EQ(error.at("scope").as_string(), "per_user");
+    EXPECT_EQ(error.at("limit").as_int64(), 3);
+    EXPECT_GE(error.at("retry_after").as_int64(), 1);
+  }
+  {
+    Proxy proxy(upstream, kPerUser + "proxy:\n  error_format: jsonapi\n");
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(proxy.get("/", {{"X-User-Id", "u"}}).status, 200u);
+    const HttpResponse r = proxy.get("/", {{"X-User-Id", "u"}});
+    ASSERT_EQ(r.status, 429u);
+    EXPECT_EQ(r.header("content-type"), "application/vnd.api+json");
+    const auto item = json::parse(r.body).at("errors").as_array().at(0).as_object();
+    EXPECT_EQ(item.at("status").as_string(), "429");
+    EXPECT_EQ(item.at("meta").as_object().at("scope").as_string(), "per_user");
+  }
+}
+
+TEST(RatelimitdProxy, BypassPathsAreNeverLimited) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser + "proxy:\n  bypass: [/health, /static/]\n");
+  for (int i = 0; i < 10; ++i) {
+    const HttpResponse h = proxy.get("/health", {{"X-User-Id", "u"}});
+    EXPECT_EQ(h.status, 200u);
+    EXPECT_EQ(h.header("ratelimit-limit"), "");
+    EXPECT_EQ(proxy.get("/static/app.js", {{"X-User-Id", "u"}}).status, 200u);
+  }
+  // The limit is untouched: three requests still pass.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(proxy.get("/api", {{"X-User-Id", "u"}}).status, 200u);
+  EXPECT_EQ(proxy.get("/api", {{"X-User-Id", "u"}}).status, 429u);
+  // "/static" itself is not under "/static/".
+  EXPECT_EQ(proxy.get("/healthz", {{"X-User-Id", "u"}}).status, 429u);
+}
+
+const std::string kPerIp = R"(
+limits:
+  - name: per_ip
+    scope: [ip]
+    algorithm: fixed_window
+    limit: 2
+    window: 1m
+)";
+
+TEST(RatelimitdProxy, SpoofedForwardedForFromAnUntrustedPeerIsIgnored) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerIp);
+  const HttpResponse first = proxy.get("/echo", {{"X-Forwarded-For", "198.51.100.1"}});
+  ASSERT_EQ(first.status, 200u);
+  // The upstream sees the real peer, not the forged chain.
+  EXPECT_EQ(json::parse(first.body).at("headers").at("x-forwarded-for").as_string(), "127.0.0.1");
+  EXPECT_EQ(proxy.get("/echo", {{"X-Forwarded-For", "198.51.100.2"}, {"X-Real-IP", "198.51.100.3"}}).status,
+            200u);
+  // Every request counted against 127.0.0.1, whatever it claimed.
+  EXPECT_EQ(proxy.get("/echo", {{"X-Forwarded-For", "198.51.100.4"}}).status, 429u);
+}
+
+TEST(RatelimitdProxy, ForwardedForFromATrustedProxyNamesTheClient) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerIp + "proxy:\n  trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n");
+  // Right to left, trusted hops skipped: the client is 198.51.100.1.
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r =
+        proxy.get("/echo", {{"X-Forwarded-For", "203.0.113.9, 198.51.100.1, 10.1.2.3"}});
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_EQ(json::parse(r.body).at("headers").at("x-forwarded-for").as_string(),
+              "203.0.113.9, 198.51.100.1, 10.1.2.3, 127.0.0.1");
+  }
+  EXPECT_EQ(proxy.get("/echo", {{"X-Forwarded-For", "198.51.100.1"}}).status, 429u);
+  // Other clients behind the same proxy have their own budgets.
+  EXPECT_EQ(proxy.get("/echo", {{"X-Forwarded-For", "198.51.100.2"}}).status, 200u);
+  EXPECT_EQ(proxy.get("/echo", {{"X-Real-IP", "198.51.100.3"}}).status, 200u);
+  // Without a forwarded address the peer itself is the client.
+  EXPECT_EQ(proxy.get("/echo").status, 200u);
+}
+
+TEST(RatelimitdProxy, ApiKeyFromHeaderOrQueryAndEndpointCosts) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, R"(
+limits:
+  - name: per_key
+    scope: [api_key]
+    algorithm: fixed_window
+    limit: 10
+    window: 1m
+endpoints:
+  - match: POST /expensive
+    cost: 6
+)");
+  const auto remaining = [](const HttpResponse& r) { return r.header("ratelimit-remaining"); };
+  EXPECT_EQ(remaining(proxy.get("/cheap?api_key=k1")), "9");
+  EXPECT_EQ(remaining(proxy.get("/cheap", {{"X-API-Key", "k1"}})), "8");
+  const HttpResponse post = http_client::request(proxy.endpoint, "POST", "/expensive", "{}",
+                                                 {{"X-API-Key", "k1"}});
+  EXPECT_EQ(post.status, 200u);
+  EXPECT_EQ(remaining(post), "2");
+  EXPECT_EQ(http_client::request(proxy.endpoint, "POST", "/expensive", "{}", {{"X-API-Key", "k1"}})
+                .status,
+            429u);
+}
+
+TEST(RatelimitdProxy, StreamsLargeBodiesBothWays) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser);
+  std::string upload(5 * 1024 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < upload.size(); ++i) upload[i] = static_cast<char>(i * 7 % 253);
+  const HttpResponse echo = http_client::request(proxy.endpoint, "POST", "/echo", upload);
+  ASSERT_EQ(echo.status, 200u) << echo.body;
+  const auto o = json::parse(echo.body).as_object();
+  EXPECT_EQ(o.at("body_bytes").as_int64(), static_cast<std::int64_t>(upload.size()));
+  EXPECT_EQ(o.at("body_sum").as_int64(), body_checksum(upload.data(), upload.size()));
+
+  const std::uint64_t n = 12 * 1024 * 1024 + 5;
+  const HttpResponse stream = proxy.get("/stream?bytes=" + std::to_string(n));
+  ASSERT_EQ(stream.status, 200u);
+  ASSERT_EQ(stream.body.size(), n);
+  for (std::size_t i = 0; i < n; i += 4099) ASSERT_EQ(static_cast<unsigned char>(stream.body[i]), i % 251);
+
+  // A body that ends with the upstream's close reaches the client whole.
+  const HttpResponse until_close = proxy.get("/close?bytes=100000");
+  ASSERT_EQ(until_close.status, 200u);
+  EXPECT_EQ(until_close.body.size(), 100000u);
+}
+
+TEST(RatelimitdProxy, KeepAliveOnBothSides) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, "");
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+  beast::flat_buffer buffer;
+  for (int i = 0; i < 20; ++i) {
+    http::request<http::string_body> req{http::verb::get, "/echo", 11};
+    req.set(http::field::host, "test");
+    req.keep_alive(true);
+    http::write(stream, req);
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    ASSERT_EQ(res.result_int(), 200u);
+    ASSERT_TRUE(res.keep_alive());
+  }
+  EXPECT_EQ(upstream.hits(), 20u);
+  EXPECT_EQ(upstream.connections(), 1u) << "the proxy reuses its upstream connection";
+}
+
+TEST(RatelimitdProxy, UpstreamDownGives502ThenTheBreakerAnswers503WithRetryAfter) {
+  // Nothing listens on this port.
+  const int dead = unused_port();
+  PolicyFile policy(kPerUser + "proxy:\n  breaker: {window: 4, minimum_calls: 4, open: 30s}\n");
+  RatelimitdProcess server(RATELIMITD_BINARY,
+                           {"--config", policy.path(), "--upstream",
+                            "http://127.0.0.1:" + std::to_string(dead), "--proxy-listen",
+                            "127.0.0.1:0"});
+  const http_client::Endpoint endpoint{"127.0.0.1",
+                                       static_cast<unsigned short>(server.proxy_port())};
+  for (int i = 0; i < 4; ++i) {
+    const HttpResponse r = http_client::request(endpoint, "GET", "/", "", {{"X-User-Id", "u" + std::to_string(i)}});
+    EXPECT_EQ(r.status, 502u) << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  }
+  const HttpResponse open = http_client::request(endpoint, "GET", "/", "", {{"X-User-Id", "z"}});
+  EXPECT_EQ(open.status, 503u) << open.body;
+  const int retry = std::stoi(open.header("retry-after"));
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 30);
+  // The open breaker charged nobody: z still has its whole budget... which
+  // we cannot spend while it is open, but /v1/decide shows it untouched.
+  const auto d = json::parse(server.request("POST", "/v1/decide", R"({"user": "z"})").body).as_object();
+  EXPECT_EQ(d.at("remaining").as_int64(), 2);
+}
+
+TEST(RatelimitdProxy, FailingStatusesOpenTheBreakerAndTheUpstreamIsNotCalled) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, "proxy:\n  breaker: {window: 5, minimum_calls: 5, failure_rate: 0.6, open: 1m}\n");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(proxy.get("/status/503").status, 503u);
+  EXPECT_EQ(upstream.hits(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    const HttpResponse r = proxy.get("/fine");
+    EXPECT_EQ(r.status, 503u);
+    EXPECT_NE(r.header("retry-after"), "");
+    EXPECT_NE(r.body.find("circuit breaker"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(upstream.hits(), 5u) << "an open breaker does not call the upstream";
+}
+
+TEST(RatelimitdProxy, AnUpstreamThatNeverAnswersGets504AfterItsTimeout) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, "proxy:\n  upstream_timeout: 300ms\n");
+  const auto start = std::chrono::steady_clock::now();
+  const HttpResponse r = proxy.get("/hang");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 504u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  // Not a timing test: only that the proxy gave up on its own, long before
+  // the client's 30 s.
+  EXPECT_LT(took, std::chrono::seconds(15));
+  // The client connection and the proxy stay usable.
+  EXPECT_EQ(proxy.get("/echo").status, 200u);
+}
+
+TEST(RatelimitdProxy, BadUpstreamAndConfigAreRefusedAtStart) {
+  PolicyFile bad("proxy:\n  upstream: https://example.com\n  error_format: xml\n");
+  try {
+    RatelimitdProcess server(RATELIMITD_BINARY, {"--config", bad.path()});
+    FAIL() << "started with a bad proxy section";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("https is not supported"), std::string::npos) << what;
+    EXPECT_NE(what.find("unknown error_format 'xml'"), std::string::npos) << what;
+  }
+  try {
+    RatelimitdProcess server(RATELIMITD_BINARY, {"--upstream", "ftp://x"});
+    FAIL() << "started with a bad --upstream";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected http://HOST[:PORT]"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ratelimit::testing
