@@ -20,6 +20,8 @@ double positive(const std::optional<double>& value, const std::string& field) {
   if (!std::isfinite(*value) || *value <= 0) {
     throw InputError(field + " must be above 0, not " + text(*value));
   }
+  // As in the YAML profile: keeps every quotient finite.
+  if (*value > 1e15) throw InputError(field + " must be at most 1e15, not " + text(*value));
   return *value;
 }
 

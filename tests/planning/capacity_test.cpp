@@ -108,6 +108,9 @@ TEST(Capacity, BadInputNamesTheField) {
   in = example_input();
   in.safety_factor = 1.5;
   expect_error(in, "safety_factor must be above 0 and at most 1");
+  in = example_input();
+  in.per_request.cpu_ms = 1e300;
+  expect_error(in, "per_request.cpu_ms must be at most 1e15, not 1e+300");
   expect_error(CapacityInput{}, "no resources given");
 }
 
