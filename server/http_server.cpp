@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "deadline.hpp"
 #include "problem.hpp"
 
 namespace ratelimitd {
@@ -36,6 +37,8 @@ struct Loop {
   std::optional<asio::steady_timer> drain_timer;
   // Other listeners' stop actions (HttpServer::attach).
   std::vector<std::function<void()>> on_stop;
+  // Closes connections past their deadline every kWatchdogTick (deadline.hpp).
+  std::optional<asio::steady_timer> watchdog;
 };
 
 struct Shared {
@@ -76,6 +79,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (idle_ || streaming_) close();  // a stream has no end to wait for
   }
 
+  // The watchdog's visit: closes the connection once its deadline passed.
+  void check_deadline(SteadyTime now) { stream_.check(now); }
+
  private:
   void read_header() {
     if (loop_.stopping) return close();
@@ -83,27 +89,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(shared_.limits.header_limit));
     parser_->body_limit(shared_.limits.body_limit);
     idle_ = true;
-    stream_.expires_after(shared_.limits.header_timeout);
+    stream_.expire_after(shared_.limits.header_timeout);
     http::async_read_header(
-        stream_, buffer_, *parser_,
+        stream_.socket, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
+    stream_.expire_never();
     idle_ = false;
     if (ec) return on_read_error(ec);
-    stream_.expires_after(shared_.limits.body_timeout);
+    stream_.expire_after(shared_.limits.body_timeout);
     http::async_read(
-        stream_, buffer_, *parser_,
+        stream_.socket, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_body(e); });
   }
 
   void on_body(beast::error_code ec) {
+    stream_.expire_never();
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
     HttpReply reply;
     try {
-      reply = shared_.handler(to_request(req, stream_.socket()));
+      reply = shared_.handler(to_request(req, stream_.socket));
     } catch (const std::exception& e) {
       reply = problem(500, std::string("internal error: ") + e.what());
     }
@@ -118,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
     streaming_ = true;
     producer_ = std::move(reply.stream);
     interval_ = reply.stream_interval;
-    tick_.emplace(stream_.get_executor());
+    tick_.emplace(stream_.socket.get_executor());
     const auto status = static_cast<http::status>(reply.status);
     std::string head = (version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ") + std::to_string(reply.status) +
                        " " + std::string(http::obsolete_reason(status)) +
@@ -137,14 +145,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_chunk(std::string chunk) {
     if (loop_.stopping) return close();
     stream_out_ = std::move(chunk);
-    stream_.expires_after(shared_.limits.body_timeout);
-    asio::async_write(stream_, asio::buffer(stream_out_),
+    stream_.expire_after(shared_.limits.body_timeout);
+    asio::async_write(stream_.socket, asio::buffer(stream_out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->on_chunk_written(ec);
                       });
   }
 
   void on_chunk_written(beast::error_code ec) {
+    stream_.expire_never();
     if (ec || loop_.stopping) return close();  // the client left, or a stop
     tick_->expires_after(interval_);
     tick_->async_wait([self = shared_from_this()](beast::error_code e) { self->on_tick(e); });
@@ -190,9 +199,10 @@ class Session : public std::enable_shared_from_this<Session> {
     response_->body() = std::move(reply.body);
     response_->keep_alive(keep_alive);
     response_->prepare_payload();
-    stream_.expires_after(shared_.limits.body_timeout);
-    http::async_write(stream_, *response_,
+    stream_.expire_after(shared_.limits.body_timeout);
+    http::async_write(stream_.socket, *response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        self->stream_.expire_never();
                         if (ec || !keep_alive) return self->close();
                         self->read_header();
                       });
@@ -200,12 +210,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     if (tick_) tick_->cancel();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    stream_.close();
   }
 
-  beast::tcp_stream stream_;
+  TimedSocket stream_;
   beast::flat_buffer buffer_;
   Loop& loop_;
   const Shared& shared_;
@@ -219,6 +227,21 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<asio::steady_timer> tick_;
   std::string stream_out_;
 };
+
+// Every kWatchdogTick: closes the connections whose deadline has passed
+// (one timer per loop instead of one armed around every read and write).
+// Ends once the loop is stopping and has no connections left.
+void watch(Loop& loop) {
+  loop.watchdog->expires_after(kWatchdogTick);
+  loop.watchdog->async_wait([&loop](beast::error_code ec) {
+    if (ec || (loop.stopping && loop.sessions.empty())) return;
+    const SteadyTime now = std::chrono::steady_clock::now();
+    // Copy: a check may end a session, which erases it from the set.
+    const std::vector<Session*> sessions(loop.sessions.begin(), loop.sessions.end());
+    for (Session* s : sessions) s->check_deadline(now);
+    watch(loop);
+  });
+}
 
 void accept(Loop& loop, const Shared& shared) {
   loop.acceptor->async_accept(loop.io, [&loop, &shared](beast::error_code ec, tcp::socket socket) {
@@ -276,7 +299,11 @@ HttpServer::HttpServer(const std::string& host, std::uint16_t port, unsigned thr
     impl_->loops.push_back(std::move(loop));
   }
   impl_->port = endpoint.port();
-  for (auto& loop : impl_->loops) accept(*loop, impl_->shared);
+  for (auto& loop : impl_->loops) {
+    accept(*loop, impl_->shared);
+    loop->watchdog.emplace(loop->io);
+    watch(*loop);
+  }
 }
 
 HttpServer::~HttpServer() = default;

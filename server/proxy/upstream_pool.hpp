@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "proxy/deadline.hpp"
+#include "deadline.hpp"
 
 namespace ratelimitd::proxy {
 

@@ -8,27 +8,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "cli_run.hpp"
 #include "ratelimitd_process.hpp"
 
 namespace ratelimit::testing {
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliRun run(const std::string& args) {
-  const std::string command = std::string(RATELIMIT_CLI) + " " + args + " 2>&1";
-  CliRun r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+CliRun run(const std::string& args) { return run_cli(RATELIMIT_CLI, args); }
 
 TEST(RatelimitCliClient, CheckDecideAndAdminAgainstARunningServer) {
   ::setenv("RATELIMITD_TEST_CLI_TOKEN", "cli-token", 1);

@@ -3,13 +3,13 @@
 // timer armed and cancelled around every read and write (beast::tcp_stream's
 // way): setting a deadline is a clock read and a store, and one timer per loop
 // closes the sockets whose deadline has passed. Timeouts are then exact to
-// the watchdog's tick (kWatchdogTick). Each operation sets its deadline
+// the watchdog's tick (kWatchdogTick). Used by the HTTP server and the proxy. Each operation sets its deadline
 // before it starts and clears it when it ends.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 
-namespace ratelimitd::proxy {
+namespace ratelimitd {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 inline constexpr std::chrono::milliseconds kWatchdogTick{100};
@@ -42,4 +42,4 @@ struct TimedSocket {
   }
 };
 
-}  // namespace ratelimitd::proxy
+}  // namespace ratelimitd
