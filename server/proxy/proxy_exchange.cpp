@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <limits>
 #include <span>
 
@@ -415,7 +416,17 @@ asio::awaitable<void> serve_client(std::shared_ptr<ClientConnection> client, Pro
       }
       break;
     }
-    if (!co_await exchange(*client, buffer, parser, loop, *shared)) break;
+    // An exception escaping a detached coroutine would end the event loop
+    // (and the process): whatever goes wrong in one exchange ends only its
+    // connection.
+    bool more = false;
+    try {
+      more = co_await exchange(*client, buffer, parser, loop, *shared);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ratelimitd proxy: connection from %s closed: %s\n",
+                   client->peer.c_str(), e.what());
+    }
+    if (!more) break;
   }
   client->stream.close();
   loop.clients.erase(client.get());
