@@ -15,6 +15,7 @@
 #include <fstream>
 #include <stdlib.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ratelimitd_process.hpp"
@@ -342,6 +343,27 @@ TEST(RatelimitdProxy, AnUpstreamThatNeverAnswersGets504AfterItsTimeout) {
   EXPECT_LT(took, std::chrono::seconds(15));
   // The client connection and the proxy stay usable.
   EXPECT_EQ(proxy.get("/echo").status, 200u);
+}
+
+// SIGTERM while a response is being relayed: the transfer finishes, then
+// the process exits 0 (graceful stop covers the proxy's connections too).
+TEST(RatelimitdProxy, SigtermLetsATransferInProgressFinish) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, "");
+  const std::uint64_t n = 20 * 1024 * 1024;
+  HttpResponse got;
+  std::thread client([&] { got = proxy.get("/stream?bytes=" + std::to_string(n)); });
+  // Wait (bounded) until the upstream has the request, then stop the proxy.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (upstream.hits() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(upstream.hits(), 1u);
+  const int status = proxy.server.terminate();
+  client.join();
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(got.status, 200u);
+  EXPECT_EQ(got.body.size(), n);
 }
 
 TEST(RatelimitdProxy, BadUpstreamAndConfigAreRefusedAtStart) {
