@@ -31,6 +31,19 @@ std::vector<ratelimit::http::Header> policy_headers(const PolicyDecision& decisi
   return ratelimit::http::rate_limit_headers(input, styles);
 }
 
+DecisionOutcome policy_outcome(const PolicyDecision& d, const ratelimit::policy::Request& request,
+                               const ratelimit::policy::PolicyEngine& engine) {
+  DecisionOutcome outcome;
+  outcome.decided = true;
+  outcome.allowed = d.allowed;
+  outcome.scope = d.scope;
+  outcome.tier = d.tier;
+  outcome.endpoint = d.endpoint;
+  outcome.cost = d.cost;
+  if (!d.allowed) outcome.identifier = caller_identifier(request, *engine.config());
+  return outcome;
+}
+
 HttpReply handle_decide(std::string_view body, ratelimit::policy::PolicyEngine& engine,
                         const ratelimit::http::HeaderStyles& styles, const ratelimit::Clock& clock,
                         DecisionOutcome& outcome) {
@@ -57,14 +70,7 @@ HttpReply handle_decide(std::string_view body, ratelimit::policy::PolicyEngine& 
         request.cost = cost;
         const PolicyDecision d = engine.decide(request);
         const ratelimit::Micros now = clock.now();
-        outcome.decided = true;
-        outcome.allowed = d.allowed;
-        outcome.scope = d.scope;
-        outcome.tier = d.tier;
-        outcome.endpoint = d.endpoint;
-        outcome.cost = d.cost;
-        // Only denied callers are ranked (and hashing an API key costs).
-        if (!d.allowed) outcome.identifier = caller_identifier(request, *engine.config());
+        outcome = policy_outcome(d, request, engine);
 
         json::object out = decision_json(d.decision);
         out["allowed"] = d.allowed;

@@ -19,6 +19,13 @@ namespace ratelimitd {
     const ratelimit::policy::PolicyDecision& decision, const ratelimit::http::HeaderStyles& styles,
     ratelimit::Micros now);
 
+/// What a policy decision on `request` counts as in the metrics and
+/// analytics (the /v1/decide handler and proxy mode alike). Only a denied
+/// caller is named (ranking needs no more, and hashing an API key costs).
+[[nodiscard]] DecisionOutcome policy_outcome(const ratelimit::policy::PolicyDecision& decision,
+                                             const ratelimit::policy::Request& request,
+                                             const ratelimit::policy::PolicyEngine& engine);
+
 /// Parses `body`, decides through `engine` and renders the reply: 200 with
 /// the decision; 400 naming the field for bad input (nothing is counted);
 /// 503 when the store is unavailable. `outcome` receives what happened.

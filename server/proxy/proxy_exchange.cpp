@@ -12,7 +12,6 @@
 #include <limits>
 #include <span>
 
-#include "caller_identifier.hpp"
 #include "decide_api.hpp"
 #include "problem.hpp"
 #include "proxy/proxy_shared.hpp"
@@ -350,13 +349,7 @@ asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buf
   std::vector<ratelimit::http::Header> headers;
   try {
     const ratelimit::policy::PolicyDecision d = shared.engine.decide(request);
-    outcome.decided = true;
-    outcome.allowed = d.allowed;
-    outcome.scope = d.scope;
-    outcome.tier = d.tier;
-    outcome.endpoint = d.endpoint;
-    outcome.cost = d.cost;
-    if (!d.allowed) outcome.identifier = caller_identifier(request, *shared.engine.config());
+    outcome = policy_outcome(d, request, shared.engine);
     headers = policy_headers(d, o.header_styles, shared.clock->now());
     if (!d.allowed) {
       shared.denied.fetch_add(1, std::memory_order_relaxed);

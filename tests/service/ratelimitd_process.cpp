@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -25,6 +26,21 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 }  // namespace
+
+TempConfigFile::TempConfigFile(const std::string& yaml) {
+  char dir[] = "/tmp/ratelimitd-config-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = dir;
+  path_ = dir_ + "/policy.yaml";
+  write(yaml);
+}
+
+TempConfigFile::~TempConfigFile() { std::filesystem::remove_all(dir_); }
+
+void TempConfigFile::write(const std::string& yaml) const {
+  std::ofstream out(path_, std::ios::trunc);
+  out << yaml;
+}
 
 RatelimitdProcess::RatelimitdProcess(const std::string& binary,
                                      const std::vector<std::string>& args) {

@@ -14,6 +14,22 @@ namespace ratelimit::testing {
 
 using HttpResponse = http_client::Response;
 
+/// A config file in a fresh temp dir (removed with it), for --config.
+class TempConfigFile {
+ public:
+  explicit TempConfigFile(const std::string& yaml);
+  ~TempConfigFile();
+  TempConfigFile(const TempConfigFile&) = delete;
+  TempConfigFile& operator=(const TempConfigFile&) = delete;
+  /// Replaces the file's contents (e.g. before a reload).
+  void write(const std::string& yaml) const;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
 class RatelimitdProcess {
  public:
   /// Starts `binary --listen 127.0.0.1:0 args...` and waits for its

@@ -11,9 +11,6 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <stdlib.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,25 +26,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-// A policy file in a fresh temp dir, removed with it.
-class PolicyFile {
- public:
-  explicit PolicyFile(const std::string& yaml) {
-    char dir[] = "/tmp/ratelimitd-proxy-XXXXXX";
-    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = dir;
-    path_ = dir_ + "/policy.yaml";
-    std::ofstream(path_) << yaml;
-  }
-  ~PolicyFile() { std::filesystem::remove_all(dir_); }
-  PolicyFile(const PolicyFile&) = delete;
-  PolicyFile& operator=(const PolicyFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
+using PolicyFile = TempConfigFile;
 
 // A loopback port nothing listens on (bound, read, closed).
 int unused_port() {

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "ratelimitd_process.hpp"
@@ -17,25 +15,7 @@ namespace {
 
 namespace json = boost::json;
 
-class ConfigFile {
- public:
-  explicit ConfigFile(const std::string& yaml) {
-    char dir[] = "/tmp/ratelimitd-settings-XXXXXX";
-    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = dir;
-    path_ = dir_ + "/policy.yaml";
-    write(yaml);
-  }
-  ~ConfigFile() { std::filesystem::remove_all(dir_); }
-  ConfigFile(const ConfigFile&) = delete;
-  ConfigFile& operator=(const ConfigFile&) = delete;
-  void write(const std::string& yaml) const { std::ofstream(path_) << yaml; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
+using ConfigFile = TempConfigFile;
 
 const std::string kLimit = R"(
 limits:
