@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,12 @@ struct HttpRequest {
   std::string body;
   std::string peer;  // the socket peer's address
 };
+
+/// The path part of a request target: query and fragment dropped.
+[[nodiscard]] inline std::string_view path_of(std::string_view target) {
+  const auto query = target.find_first_of("?#");
+  return query == std::string_view::npos ? target : target.substr(0, query);
+}
 
 struct HttpReply {
   unsigned status = 200;

@@ -159,17 +159,7 @@ int main(int argc, char** argv) {
                       service.observe_decision(outcome, seconds);
                     });
       proxy->attach(server);
-      service.set_proxy_view([&proxy] {
-        const auto s = proxy->stats();
-        return ratelimitd::ServiceMetrics::StoreView::Proxy{
-            .forwarded = s.forwarded,
-            .denied = s.denied,
-            .bypassed = s.bypassed,
-            .breaker_rejected = s.breaker_rejected,
-            .upstream_errors = s.upstream_errors,
-            .upstream_failures = s.upstream_failures,
-            .breaker = s.breaker};
-      });
+      service.set_proxy_view([&proxy] { return proxy->stats(); });
     } else if (!proxy_listen.empty()) {
       throw CLI::ValidationError("--proxy-listen", "needs an upstream (--upstream or proxy.upstream)");
     }

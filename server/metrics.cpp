@@ -18,6 +18,14 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
   return buckets;
 }
 
+// A breaker's state as one gauge per state: 1 for the current one, 0 else.
+void set_state_gauges(prometheus::Family<prometheus::Gauge>& family, ratelimit::BreakerState now) {
+  for (const auto s : {ratelimit::BreakerState::closed, ratelimit::BreakerState::open,
+                       ratelimit::BreakerState::half_open}) {
+    family.Add({{"state", std::string(ratelimit::to_string(s))}}).Set(s == now ? 1 : 0);
+  }
+}
+
 }  // namespace
 
 ServiceMetrics::ServiceMetrics()
@@ -134,11 +142,7 @@ std::string ServiceMetrics::scrape(const StoreView& view) {
     failures_.Increment(
         static_cast<double>((g.errors + g.timeouts) - (last_guard_.errors + last_guard_.timeouts)));
     last_guard_ = g;
-    for (const auto s : {ratelimit::BreakerState::closed, ratelimit::BreakerState::open,
-                         ratelimit::BreakerState::half_open}) {
-      breaker_state_.Add({{"state", std::string(ratelimit::to_string(s))}})
-          .Set(s == g.state ? 1 : 0);
-    }
+    set_state_gauges(breaker_state_, g.state);
   }
   if (view.proxy) scrape_proxy(*view.proxy);
   std::ostringstream out;
@@ -176,10 +180,7 @@ void ServiceMetrics::scrape_proxy(const StoreView::Proxy& p) {
   add(*proxy_upstream_, "kind", "error", p.upstream_errors, last_proxy_.upstream_errors);
   add(*proxy_upstream_, "kind", "status", p.upstream_failures, last_proxy_.upstream_failures);
   last_proxy_ = p;
-  for (const auto s : {ratelimit::BreakerState::closed, ratelimit::BreakerState::open,
-                       ratelimit::BreakerState::half_open}) {
-    proxy_breaker_->Add({{"state", std::string(ratelimit::to_string(s))}}).Set(s == p.breaker ? 1 : 0);
-  }
+  set_state_gauges(*proxy_breaker_, p.breaker);
 }
 
 }  // namespace ratelimitd

@@ -18,10 +18,6 @@ namespace ratelimitd {
 
 namespace {
 
-std::string_view path_of(std::string_view target) {
-  const auto query = target.find_first_of("?#");
-  return query == std::string_view::npos ? target : target.substr(0, query);
-}
 
 }  // namespace
 

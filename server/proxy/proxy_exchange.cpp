@@ -34,11 +34,6 @@ constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
 using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;
 
-std::string_view path_of(std::string_view target) {
-  const auto query = target.find_first_of("?#");
-  return query == std::string_view::npos ? target : target.substr(0, query);
-}
-
 // Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, so a
 // proxy must not pass them on. Transfer-Encoding is left to Beast, which
 // re-frames the body for the next hop.
@@ -319,7 +314,6 @@ asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buf
                                ProxyServer::Shared& shared) {
   const ProxyOptions& o = shared.options;
   auto& req = parser.get();
-  shared.requests.fetch_add(1, std::memory_order_relaxed);
   const bool keep_alive = req.keep_alive() && !loop.stopping;
   const std::string target(req.target());
   const std::string_view path = path_of(target);

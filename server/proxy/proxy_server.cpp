@@ -148,10 +148,9 @@ void ProxyServer::attach(HttpServer& server) {
 
 std::uint16_t ProxyServer::port() const noexcept { return shared_->port.load(); }
 
-ProxyStats ProxyServer::stats() const {
+ServiceMetrics::StoreView::Proxy ProxyServer::stats() const {
   const Shared& s = *shared_;
-  ProxyStats out;
-  out.requests = s.requests.load(std::memory_order_relaxed);
+  ServiceMetrics::StoreView::Proxy out;
   out.bypassed = s.bypassed.load(std::memory_order_relaxed);
   out.denied = s.denied.load(std::memory_order_relaxed);
   out.forwarded = s.forwarded.load(std::memory_order_relaxed);

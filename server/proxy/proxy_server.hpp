@@ -54,18 +54,6 @@ struct ProxyOptions {
 /// ends in '/'.
 [[nodiscard]] bool is_bypassed(std::string_view path, const std::vector<std::string>& bypass);
 
-/// Counters since the start (monotonic; read one by one).
-struct ProxyStats {
-  std::uint64_t requests = 0;        ///< requests read from clients
-  std::uint64_t bypassed = 0;        ///< forwarded without a decision
-  std::uint64_t denied = 0;          ///< answered 429
-  std::uint64_t forwarded = 0;       ///< sent to the upstream
-  std::uint64_t upstream_errors = 0; ///< connection errors and timeouts
-  std::uint64_t upstream_failures = 0;  ///< responses with a failure status
-  std::uint64_t breaker_rejected = 0;   ///< answered 503, breaker open
-  ratelimit::BreakerState breaker = ratelimit::BreakerState::closed;
-};
-
 /// Reports each decision (metrics, analytics).
 using DecisionObserver = std::function<void(const DecisionOutcome&, double seconds)>;
 
@@ -85,7 +73,9 @@ class ProxyServer {
   void attach(HttpServer& server);
   /// The port actually bound (after attach).
   [[nodiscard]] std::uint16_t port() const noexcept;
-  [[nodiscard]] ProxyStats stats() const;
+  /// Counters since the start (monotonic; read one by one) and the
+  /// upstream breaker's state, as /metrics reports them.
+  [[nodiscard]] ServiceMetrics::StoreView::Proxy stats() const;
 
   struct Shared;
 

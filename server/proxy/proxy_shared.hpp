@@ -36,7 +36,7 @@ struct ProxyServer::Shared {
   std::string upstream_host_header;  // "host:port", for requests without Host
   std::atomic<std::uint16_t> port{0};
 
-  std::atomic<std::uint64_t> requests{0}, bypassed{0}, denied{0}, forwarded{0}, upstream_errors{0},
+  std::atomic<std::uint64_t> bypassed{0}, denied{0}, forwarded{0}, upstream_errors{0},
       upstream_failures{0}, breaker_rejected{0};
 };
 
