@@ -26,12 +26,7 @@ using ratelimit::Micros;
 
 namespace {
 
-// One parsed check: its spec and key, and what it costs.
-struct ParsedCheck {
-  LimitSpec spec;
-  std::string key;
-  std::int64_t cost;
-};
+using ParsedCheck = CheckRequest::Item;
 
 ParsedCheck parse_check(const json::value& value, const std::string& prefix) {
   if (!value.is_object())
@@ -86,72 +81,85 @@ ParsedCheck parse_check(const json::value& value, const std::string& prefix) {
   }
 }
 
-Check as_check(const ParsedCheck& c) { return Check{&c.spec, c.key, c.cost}; }
+// A single check's reply.
+HttpReply single_reply(const CheckRequest::Item& item, const Decision& d, DecisionOutcome& outcome) {
+  outcome.decided = true;
+  outcome.allowed = d.allowed;
+  outcome.cost = item.cost;
+  if (!d.allowed) outcome.identifier = item.key;  // the analytics rank denied keys
+  return json_reply(decision_json(d));
+}
 
 }  // namespace
 
-HttpReply handle_check(std::string_view body, ratelimit::Store& store,
-                       const ratelimit::Clock& clock, DecisionOutcome& outcome) {
+void parse_check_request(std::string_view body, CheckRequest& out) {
+  const json::object root = parse_object(body);
+  if (!root.contains("checks")) {
+    out.items.push_back(parse_check(json::value(root), ""));
+    return;
+  }
+  out.batch = true;
+  for (const auto& member : root) {
+    if (member.key() != "checks" && member.key() != "atomic") {
+      throw BadField{std::string(member.key()),
+                     "unknown field '" + std::string(member.key()) + "' in a batch"};
+    }
+  }
+  const json::value& list = root.at("checks");
+  if (!list.is_array() || list.get_array().empty()) {
+    throw BadField{"checks", "'checks' must be a non-empty array"};
+  }
+  const json::array& items = list.get_array();
+  if (items.size() > ratelimit::Store::kMaxChecks) {
+    throw BadField{"checks", "at most " + std::to_string(ratelimit::Store::kMaxChecks) +
+                                 " checks per request"};
+  }
+  if (const json::value* a = root.if_contains("atomic"); a != nullptr && !a->is_null()) {
+    if (!a->is_bool()) throw BadField{"atomic", "'atomic' must be true or false"};
+    out.atomic = a->get_bool();
+  }
+  out.items.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out.items.push_back(parse_check(items[i], "checks[" + std::to_string(i) + "]"));
+  }
+}
+
+void CheckRequest::plan(Micros now) {
+  checks.clear();
+  decisions.clear();
+  each.assign(items.size(), Decision{});
+  for (const Item& item : items) checks.push_back(Check{&item.spec, item.key, item.cost});
+  const std::span<const Check> all(checks);
+  const std::span<Decision> out(each);
+  if (!batch) {
+    decisions.push_back({.checks = all, .cost = items.front().cost, .now = now, .each = out, .result = {}, .error = nullptr});
+  } else if (atomic) {
+    // Cost 1 with every check's own cost: a check of cost 0 is a peek
+    // within the decision (Check::cost), as the batch asked.
+    decisions.push_back({.checks = all, .cost = 1, .now = now, .each = out, .result = {}, .error = nullptr});
+  } else {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      decisions.push_back(
+          {.checks = all.subspan(i, 1), .cost = items[i].cost, .now = now, .each = out.subspan(i, 1), .result = {}, .error = nullptr});
+    }
+  }
+}
+
+HttpReply render_check(const CheckRequest& request, DecisionOutcome& outcome) {
   return with_error_replies(
       [&]() -> HttpReply {
-        const json::object root = parse_object(body);
-        if (!root.contains("checks")) {
-          const ParsedCheck c = parse_check(json::value(root), "");
-          const Decision d = store.decide_one(as_check(c), c.cost, clock.now());
-          outcome.decided = true;
-          outcome.allowed = d.allowed;
-          outcome.cost = c.cost;
-          if (!d.allowed) outcome.identifier = c.key;  // the analytics rank denied keys
-          return json_reply(decision_json(d));
+        for (const auto& d : request.decisions) {
+          if (d.error) std::rethrow_exception(d.error);
         }
-        for (const auto& member : root) {
-          if (member.key() != "checks" && member.key() != "atomic") {
-            return problem(400, "unknown field '" + std::string(member.key()) + "' in a batch",
-                           member.key());
-          }
-        }
-        const json::value& list = root.at("checks");
-        if (!list.is_array() || list.get_array().empty()) {
-          return problem(400, "'checks' must be a non-empty array", "checks");
-        }
-        const json::array& items = list.get_array();
-        if (items.size() > ratelimit::Store::kMaxChecks) {
-          return problem(
-              400,
-              "at most " + std::to_string(ratelimit::Store::kMaxChecks) + " checks per request",
-              "checks");
-        }
-        bool atomic = false;
-        if (const json::value* a = root.if_contains("atomic"); a != nullptr && !a->is_null()) {
-          if (!a->is_bool()) return problem(400, "'atomic' must be true or false", "atomic");
-          atomic = a->get_bool();
-        }
-        std::vector<ParsedCheck> parsed;
-        parsed.reserve(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          parsed.push_back(parse_check(items[i], "checks[" + std::to_string(i) + "]"));
-        }
-        std::vector<Decision> each(parsed.size());
-        const Micros now = clock.now();
-        if (atomic) {
-          std::vector<Check> checks;
-          checks.reserve(parsed.size());
-          for (const auto& c : parsed) checks.push_back(as_check(c));
-          // Cost 1 with every check's own cost: a check of cost 0 is a peek
-          // within the decision (Check::cost), as the batch asked.
-          (void)store.decide(checks, 1, now, each);
-        } else {
-          for (std::size_t i = 0; i < parsed.size(); ++i)
-            each[i] = store.decide_one(as_check(parsed[i]), parsed[i].cost, now);
-        }
+        if (!request.batch) return single_reply(request.items.front(), request.decisions.front().result, outcome);
         json::object out;
         bool all = true;
         json::array results;
-        for (std::size_t i = 0; i < each.size(); ++i) {
-          const Decision& d = each[i];
+        for (std::size_t i = 0; i < request.each.size(); ++i) {
+          const Decision& d = request.each[i];
           // The analytics rank the first denied key of a batch.
-          if (all && !d.allowed) outcome.identifier = parsed[i].key;
-          outcome.cost = i == 0 ? parsed[i].cost : outcome.cost + parsed[i].cost;
+          if (all && !d.allowed) outcome.identifier = request.items[i].key;
+          outcome.cost = i == 0 ? request.items[i].cost : outcome.cost + request.items[i].cost;
           all = all && d.allowed;
           results.push_back(decision_json(d));
         }
@@ -160,6 +168,24 @@ HttpReply handle_check(std::string_view body, ratelimit::Store& store,
         outcome.allowed = all;
         out["results"] = std::move(results);
         return json_reply(out);
+      },
+      [&] { outcome.store_error = true; });
+}
+
+HttpReply handle_check(std::string_view body, ratelimit::Store& store,
+                       const ratelimit::Clock& clock, DecisionOutcome& outcome) {
+  CheckRequest request;
+  return with_error_replies(
+      [&]() -> HttpReply {
+        parse_check_request(body, request);
+        if (!request.batch) {  // the common case, without a batch's bookkeeping
+          const CheckRequest::Item& item = request.items.front();
+          const Check check{&item.spec, item.key, item.cost};
+          return single_reply(item, store.decide_one(check, item.cost, clock.now()), outcome);
+        }
+        request.plan(clock.now());
+        store.decide_batch(request.decisions);
+        return render_check(request, outcome);
       },
       [&] { outcome.store_error = true; });
 }

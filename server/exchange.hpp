@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +27,22 @@ struct HttpRequest {
   return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
+struct HttpReply;
+
+/// Work a handler hands back instead of a reply (HttpReply::job), to be done
+/// together with the jobs other requests handed back at the same moment:
+/// e.g. one Redis round trip for every decision that arrived in one turn of
+/// the event loop. The server runs `BatchJob::runner->run(jobs)` once per
+/// runner after the loop's ready requests were read, then sends each job's
+/// `reply`.
+struct BatchJob;
+class BatchRunner {
+ public:
+  virtual ~BatchRunner() = default;
+  /// Fills every job's `reply`; called on the loop's thread. Must not throw.
+  virtual void run(std::span<BatchJob* const> jobs) = 0;
+};
+
 struct HttpReply {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -37,6 +55,17 @@ struct HttpReply {
   /// event-loop thread, so it must be thread-safe and quick.
   std::function<std::string()> stream;
   std::chrono::milliseconds stream_interval{1000};
+  /// Set instead of an answer when the work waits for a batch (BatchRunner):
+  /// the other fields are then ignored, and the job's `reply` is sent.
+  std::shared_ptr<BatchJob> job;
+};
+
+struct BatchJob {
+  virtual ~BatchJob() = default;
+  /// Runs this job with the others of its runner (must outlive the server's loops).
+  BatchRunner* runner = nullptr;
+  /// Set by the runner.
+  HttpReply reply;
 };
 
 }  // namespace ratelimitd

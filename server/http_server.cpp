@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -39,7 +40,15 @@ struct Loop {
   std::vector<std::function<void()>> on_stop;
   // Closes connections past their deadline every kWatchdogTick (deadline.hpp).
   std::optional<asio::steady_timer> watchdog;
+  // Requests whose handler handed back a BatchJob, waiting for the batch
+  // that run_batches will run once the loop's ready handlers have run.
+  std::vector<std::pair<std::shared_ptr<Session>, std::shared_ptr<BatchJob>>> pending;
+  bool batch_posted = false;
 };
+
+// Runs the loop's pending jobs, one BatchRunner::run per runner, and sends
+// their replies.
+void run_batches(Loop& loop);
 
 struct Shared {
   ServerLimits limits;
@@ -116,7 +125,25 @@ class Session : public std::enable_shared_from_this<Session> {
       reply = problem(500, std::string("internal error: ") + e.what());
     }
     if (reply.stream) return start_stream(std::move(reply), req.version());
+    if (reply.job) return wait_for_batch(std::move(reply.job));
     write(std::move(reply), req.keep_alive() && !loop_.stopping, req.version());
+  }
+
+ public:
+  // The batch of this connection's job has run: sends the job's reply.
+  void send_batch_reply(HttpReply reply) {
+    const auto& req = parser_->get();
+    write(std::move(reply), req.keep_alive() && !loop_.stopping, req.version());
+  }
+
+ private:
+  // Queues the job for the loop's next batch: posted, the batch runs after
+  // every handler that is ready now, so requests that arrived together share it.
+  void wait_for_batch(std::shared_ptr<BatchJob> job) {
+    loop_.pending.emplace_back(shared_from_this(), std::move(job));
+    if (loop_.batch_posted) return;
+    loop_.batch_posted = true;
+    asio::post(loop_.io, [&loop = loop_] { run_batches(loop); });
   }
 
   // A long-lived reply (HttpReply::stream): the header without a length,
@@ -227,6 +254,30 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<asio::steady_timer> tick_;
   std::string stream_out_;
 };
+
+void run_batches(Loop& loop) {
+  loop.batch_posted = false;
+  auto pending = std::move(loop.pending);
+  loop.pending.clear();
+  std::vector<BatchRunner*> runners;
+  for (const auto& [session, job] : pending) {
+    if (std::find(runners.begin(), runners.end(), job->runner) == runners.end()) runners.push_back(job->runner);
+  }
+  std::vector<BatchJob*> jobs;
+  for (BatchRunner* runner : runners) {
+    jobs.clear();
+    for (const auto& [session, job] : pending) {
+      if (job->runner == runner) jobs.push_back(job.get());
+    }
+    try {
+      if (runner == nullptr) throw std::logic_error("a batch job without a runner");
+      runner->run(jobs);
+    } catch (const std::exception& e) {
+      for (BatchJob* job : jobs) job->reply = problem(500, std::string("internal error: ") + e.what());
+    }
+  }
+  for (auto& [session, job] : pending) session->send_batch_reply(std::move(job->reply));
+}
 
 // Every kWatchdogTick: closes the connections whose deadline has passed
 // (one timer per loop instead of one armed around every read and write).

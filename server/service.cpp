@@ -12,12 +12,22 @@
 #include "check_api.hpp"
 #include "decide_api.hpp"
 #include "decision_json.hpp"
+#include "error_replies.hpp"
 #include "problem.hpp"
 
 namespace ratelimitd {
 
 namespace {
 
+// A /v1/check request waiting for its loop's batch (Service::CheckBatch).
+struct CheckJob final : BatchJob {
+  CheckRequest request;
+  std::chrono::steady_clock::time_point start;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -74,11 +84,52 @@ void Service::record_decision(std::string_view api, const DecisionOutcome& outco
 
 HttpReply Service::handle(const HttpRequest& request) {
   HttpReply reply = route(request);
-  metrics_.count_reply(reply.status);
+  if (!reply.job) metrics_.count_reply(reply.status);  // a batch job is counted when it is answered
   return reply;
 }
 
+HttpReply Service::batched_check(const HttpRequest& request) {
+  auto job = std::make_shared<CheckJob>();
+  job->runner = &check_batch_;
+  job->start = std::chrono::steady_clock::now();
+  HttpReply invalid = with_error_replies(
+      [&]() -> HttpReply {
+        parse_check_request(request.body, job->request);
+        return {};
+      },
+      [] {});
+  if (invalid.status != 200) {
+    record_decision("check", DecisionOutcome{}, seconds_since(job->start));
+    return invalid;
+  }
+  HttpReply later;
+  later.job = std::move(job);
+  return later;
+}
+
+void Service::CheckBatch::run(std::span<BatchJob* const> jobs) {
+  Service& s = service_;
+  const ratelimit::Micros now = s.clock_->now();
+  std::vector<ratelimit::BatchDecision> all;
+  for (BatchJob* job : jobs) {
+    CheckRequest& request = static_cast<CheckJob*>(job)->request;
+    request.plan(now);
+    all.insert(all.end(), request.decisions.begin(), request.decisions.end());
+  }
+  s.store_->decide_batch(all);
+  std::size_t next = 0;
+  for (BatchJob* job : jobs) {
+    auto& check = *static_cast<CheckJob*>(job);
+    for (auto& d : check.request.decisions) d = all[next++];
+    DecisionOutcome outcome;
+    job->reply = render_check(check.request, outcome);
+    s.record_decision("check", outcome, seconds_since(check.start));
+    s.metrics_.count_reply(job->reply.status);
+  }
+}
+
 HttpReply Service::decision(std::string_view api, const HttpRequest& request) {
+  if (api == "check" && store_->prefers_batches()) return batched_check(request);
   DecisionOutcome outcome;
   const auto start = std::chrono::steady_clock::now();
   HttpReply reply = api == "check" ? handle_check(request.body, *store_, *clock_, outcome)

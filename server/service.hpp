@@ -65,6 +65,20 @@ class Service {
   [[nodiscard]] std::optional<ratelimit::GuardedStoreStats> guard_stats() const;
   // A /v1/check or /v1/decide request, timed and counted.
   HttpReply decision(std::string_view api, const HttpRequest& request);
+  // A /v1/check request handed to the loop's next batch (a store that
+  // prefers batches), or its 400 at once.
+  HttpReply batched_check(const HttpRequest& request);
+
+  // Decides the /v1/check requests of one event-loop turn with one
+  // Store::decide_batch (one Redis round trip for all of them).
+  class CheckBatch final : public BatchRunner {
+   public:
+    explicit CheckBatch(Service& service) : service_(service) {}
+    void run(std::span<BatchJob* const> jobs) override;
+
+   private:
+    Service& service_;
+  };
   // Counts a decision in the metrics and the analytics.
   void record_decision(std::string_view api, const DecisionOutcome& outcome, double seconds);
   // What GET /readyz reports.
@@ -80,6 +94,7 @@ class Service {
   AdminContext admin_;
   ratelimit::telemetry::Analytics analytics_;
   TelemetryContext telemetry_;
+  CheckBatch check_batch_{*this};
 };
 
 }  // namespace ratelimitd

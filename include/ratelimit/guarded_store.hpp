@@ -71,6 +71,11 @@ class GuardedStore final : public Store {
   Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                   std::span<Decision> each = {}) override;
   Decision decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) override;
+  /// The primary's batch, counted by the breaker as one call (it is one
+  /// round trip): the decisions it could not make fall back, as do all of
+  /// them while the breaker is open.
+  void decide_batch(std::span<BatchDecision> batch) override;
+  [[nodiscard]] bool prefers_batches() const noexcept override { return primary_->prefers_batches(); }
   /// Resets the keys in the local store and in the primary (which may throw StoreUnavailable).
   void reset(std::span<const Check> checks) override;
   [[nodiscard]] StoreStats stats() const override;

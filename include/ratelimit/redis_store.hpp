@@ -110,6 +110,10 @@ class RedisStore final : public Store {
   Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                   std::span<Decision> each = {}) override;
   Decision decide_one_now(const Check& check, std::int64_t cost, const Clock& clock) override;
+  /// Outside Cluster, up to `max_batch` decisions per script call (one
+  /// round trip); in Cluster, one after another.
+  void decide_batch(std::span<BatchDecision> batch) override;
+  [[nodiscard]] bool prefers_batches() const noexcept override { return true; }
   void reset(std::span<const Check> checks) override;
   /// `keys` is not tracked (Redis holds the states; see DBSIZE/INFO there).
   [[nodiscard]] StoreStats stats() const override;

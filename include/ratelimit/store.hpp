@@ -3,6 +3,7 @@
 /// Where limiter state lives, and the atomicity contract every backend keeps.
 
 #include <cstdint>
+#include <exception>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -57,6 +58,20 @@ class StoreUnavailable : public std::runtime_error {
   Kind kind_;
 };
 
+/// One decision of a batch (Store::decide_batch): the arguments of `decide`
+/// and, filled by the store, its result or what `decide` would have thrown.
+struct BatchDecision {
+  std::span<const Check> checks;
+  std::int64_t cost = 1;
+  Micros now = 0;
+  /// Empty, or one element per check (as `decide`'s `each`).
+  std::span<Decision> each;
+  /// Out: the combined decision (when `error` is null).
+  Decision result{};
+  /// Out: InvalidRequest, StoreUnavailable, ... for this decision alone.
+  std::exception_ptr error;
+};
+
 /// Counters a store keeps about itself. Monotonic except `keys`. (Decisions
 /// are counted by the caller: a shared per-store counter would be a cache
 /// line every thread writes, and cost a hot key its scaling across cores.)
@@ -98,6 +113,18 @@ class Store {
   /// 0 .. LimitSpec::kMaxLimit).
   virtual Decision decide(std::span<const Check> checks, std::int64_t cost, Micros now,
                           std::span<Decision> each = {}) = 0;
+
+  /// Decides independent requests, each exactly as `decide` would (each
+  /// all-or-none on its own checks; together they are not atomic). A store
+  /// with a remote backend sends them together (Redis: one script call per
+  /// `max_batch`), so a server that gathers the requests arriving at once
+  /// pays one round trip for all of them. Never throws: each failure is
+  /// stored in its element's `error`. The default decides one by one.
+  virtual void decide_batch(std::span<BatchDecision> batch);
+  /// True when `decide_batch` is cheaper per decision than `decide` (one
+  /// round trip for many), so callers should gather decisions; false for
+  /// in-memory stores, where a decision costs less than gathering it.
+  [[nodiscard]] virtual bool prefers_batches() const noexcept { return false; }
 
   /// Deletes the state of every listed key: the next request sees a new key.
   virtual void reset(std::span<const Check> checks) = 0;

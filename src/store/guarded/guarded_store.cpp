@@ -162,6 +162,54 @@ Decision GuardedStore::decide_one_now(const Check& check, std::int64_t cost, con
   return fallback(std::span<const Check>(&check, 1), cost, clock.now(), {});
 }
 
+void GuardedStore::decide_batch(std::span<BatchDecision> batch) {
+  if (batch.empty()) return;
+  const auto fall_back = [this](BatchDecision& job) {
+    try {
+      job.result = fallback(job.checks, job.cost, job.now, job.each);
+      job.error = nullptr;
+    } catch (...) {
+      job.error = std::current_exception();
+    }
+  };
+  if (!breaker_.try_acquire()) {
+    short_circuited_.fetch_add(batch.size(), std::memory_order_relaxed);
+    for (BatchDecision& job : batch) fall_back(job);
+    return;
+  }
+  primary_->decide_batch(batch);
+  // The batch was one call to the primary (one round trip): the breaker
+  // counts it once, as a failure when the primary was unavailable for it.
+  std::vector<BatchDecision*> unavailable;
+  bool timed_out = false;
+  bool answered = false;
+  for (BatchDecision& job : batch) {
+    if (!job.error) {
+      answered = true;
+      continue;
+    }
+    try {
+      std::rethrow_exception(job.error);
+    } catch (const StoreUnavailable& e) {
+      timed_out = timed_out || e.kind() == StoreUnavailable::Kind::timeout;
+      unavailable.push_back(&job);
+    } catch (...) {
+      // Bad input: the job keeps its error, and it says nothing of the primary.
+    }
+  }
+  if (unavailable.empty()) {
+    if (answered) {
+      breaker_.on_success();
+    } else {
+      breaker_.release();
+    }
+    return;
+  }
+  (timed_out ? timeouts_ : errors_).fetch_add(1, std::memory_order_relaxed);
+  breaker_.on_failure();
+  for (BatchDecision* job : unavailable) fall_back(*job);
+}
+
 void GuardedStore::reset(std::span<const Check> checks) {
   if (local_) local_->reset(checks);
   primary_->reset(checks);

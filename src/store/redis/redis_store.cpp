@@ -5,6 +5,7 @@
 #include "ratelimit/redis_store.hpp"
 
 #include <algorithm>
+#include <vector>
 #include <array>
 #include <exception>
 #include <optional>
@@ -242,6 +243,54 @@ struct RedisStore::Impl {
     if (item.error) std::rethrow_exception(item.error);
   }
 
+  // Independent decisions, already validated: merged into script calls of
+  // up to max_batch decisions, one round trip each (outside Cluster, where
+  // merged decisions could span slots: there, one after another).
+  void decide_batch(std::span<BatchDecision* const> jobs) {
+    if (router.sharded() || options.max_batch <= 1) {
+      for (BatchDecision* job : jobs) {
+        try {
+          job->result = decide(job->checks, job->cost, job->now, job->each);
+        } catch (...) {
+          job->error = std::current_exception();
+        }
+      }
+      return;
+    }
+    const std::size_t n = jobs.size();
+    std::vector<std::vector<std::string>> keys(n);
+    std::vector<Group> groups(n);
+    std::vector<std::vector<Decision>> scratch(n);
+    std::vector<BatchItem> items(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      BatchDecision& job = *jobs[i];
+      keys[i] = redis_keys(job.checks);
+      for (std::uint32_t c = 0; c < job.checks.size(); ++c) groups[i].checks.push_back(c);
+      std::span<Decision> out = job.each;
+      if (out.empty()) {
+        scratch[i].resize(job.checks.size());
+        out = scratch[i];
+      }
+      std::optional<Micros> at;
+      if (options.time_mode == RedisTimeMode::client) at = job.now;
+      items[i] = BatchItem{job.checks, &keys[i], &groups[i], job.cost, at, out, nullptr};
+    }
+    std::vector<BatchItem*> chunk;
+    const auto max_batch = static_cast<std::size_t>(options.max_batch);
+    for (std::size_t first = 0; first < n; first += max_batch) {
+      chunk.clear();
+      for (std::size_t i = first; i < std::min(n, first + max_batch); ++i) chunk.push_back(&items[i]);
+      run_batch(chunk);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (items[i].error) {
+        jobs[i]->error = items[i].error;
+      } else {
+        jobs[i]->result = combine(items[i].out);
+      }
+    }
+  }
+
   void reset(std::span<const Check> checks) {
     const std::vector<std::string> keys = redis_keys(checks);
     for (const Group& g : group_by_slot(keys)) {
@@ -272,6 +321,21 @@ Decision RedisStore::decide_one_now(const Check& check, std::int64_t cost, const
   // In server time mode Redis reads its own clock: ours is not needed.
   const Micros now = impl_->options.time_mode == RedisTimeMode::client ? clock.now() : 0;
   return decide_one(check, cost, now);
+}
+
+void RedisStore::decide_batch(std::span<BatchDecision> batch) {
+  std::vector<BatchDecision*> valid;
+  valid.reserve(batch.size());
+  for (BatchDecision& job : batch) {
+    try {
+      validate_instant(job.now);
+      validate_request(job.checks, job.cost, job.each);
+      valid.push_back(&job);
+    } catch (...) {
+      job.error = std::current_exception();
+    }
+  }
+  impl_->decide_batch(valid);
 }
 
 void RedisStore::reset(std::span<const Check> checks) {
