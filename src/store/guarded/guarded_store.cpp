@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/request_validation.hpp"
+
 namespace ratelimit {
 
 std::string_view to_string(FailureMode m) noexcept {
@@ -94,6 +96,10 @@ void GuardedStore::count_transition(const Transition& t) noexcept {
 }
 
 Decision GuardedStore::fallback(std::span<const Check> checks, std::int64_t cost, Micros now, std::span<Decision> each) {
+  // Bad input is an error in any state of the primary (an open breaker
+  // skips the primary, which would have said so).
+  validate_instant(now);
+  validate_request(checks, cost, each);
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
   std::array<Decision, Store::kMaxChecks> buffer;
   const std::span<Decision> out = each.empty() ? std::span<Decision>(buffer).first(checks.size()) : each;
