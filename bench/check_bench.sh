@@ -9,10 +9,12 @@
 #   (c) ratelimitd /v1/check on a Redis store (--store redis://...?pool=&batch=)
 #       under the same wrk load, vs (d) redis-benchmark running EVALSHA of
 #       bench/reference_token_bucket.lua at the same concurrency.
-# Prints requests/s, p50 and p99 latency for each, the share of requests
-# limited, and the ratios ratelimitd/nginx and ratelimitd-redis/redis-benchmark.
+# Runs (a)-(d) ROUNDS times, alternating, so a slow spell of a shared machine
+# falls on both sides of a ratio. Prints requests/s, p50 and p99 latency for
+# each phase of each round, the share of requests limited, each round's
+# ratios ratelimitd/nginx and ratelimitd-redis/redis-benchmark, and their medians.
 #
-# usage: bench/check_bench.sh [RATELIMITD_BINARY] [-d SECONDS] [-c CONNECTIONS]
+# usage: bench/check_bench.sh [RATELIMITD_BINARY] [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #                             [-t WRK_THREADS] [-w SERVER_THREADS] [--pool N] [--batch N]
 #   RATELIMITD_BINARY defaults to build/release/server/ratelimitd. Nothing is
 #   built here: build a Release ratelimitd first, e.g.
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 
 binary=build/release/server/ratelimitd
 seconds=10
+rounds=3
 connections=64
 wrk_threads=2
 server_threads=2
@@ -36,6 +39,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then binary=$1; shift; fi
 while [ $# -gt 0 ]; do
   case "$1" in
     -d) seconds=$2; shift 2 ;;
+    -r) rounds=$2; shift 2 ;;
     -c) connections=$2; shift 2 ;;
     -t) wrk_threads=$2; shift 2 ;;
     -w) server_threads=$2; shift 2 ;;
@@ -113,54 +117,67 @@ mkdir -p "$dir/nginx"
 }
 EOF
 } >"$dir/nginx/nginx.conf"
-start_nginx "$dir/nginx"
-wait_port "$nginx_port"
-echo "check_bench: (a) nginx limit_req, ${seconds}s ..." >&2
-read -r rps[nginx] p50[nginx] p99[nginx] non2xx requests < <(run_wrk "$nginx_port")
-limited[nginx]=$(share "$non2xx" "$requests")
-stop_pid "$nginx_pid"
 
-# (b) ratelimitd, in-memory store.
-start_ratelimitd memory
-echo "check_bench: (b) ratelimitd memory, ${seconds}s ..." >&2
-read -r rps[memory] p50[memory] p99[memory] _ _ < <(run_wrk "$rl_port")
-limited[memory]=$(denied_share "$rl_port")
-stop_pid "$rl_pid"
-
-# Redis for (c) and (d).
+# Redis for (c) and (d), one for every round (each round has its own keys).
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
   >"$dir/redis.log" 2>&1 &
 redis_pid=$!
 pids+=("$redis_pid")
 wait_port "$redis_port"
-
-# (c) ratelimitd, Redis store (pool and batch: docs/redis.md).
-start_ratelimitd "redis://127.0.0.1:$redis_port?pool=$pool&batch=$batch&failure=none&prefix=bench:"
-echo "check_bench: (c) ratelimitd redis (pool=$pool batch=$batch), ${seconds}s ..." >&2
-read -r rps[redis] p50[redis] p99[redis] _ _ < <(run_wrk "$rl_port")
-limited[redis]=$(denied_share "$rl_port")
-stop_pid "$rl_pid"
-
-# (d) redis-benchmark: EVALSHA of the reference token bucket, same
-# concurrency, about as many requests as (c) served in its run.
 sha=$(redis-cli -p "$redis_port" SCRIPT LOAD "$(cat bench/reference_token_bucket.lua)")
-n=$(awk -v r="${rps[redis]}" -v s="$seconds" 'BEGIN { n = int(r * s); if (n < 100000) n = 100000; print n }')
-echo "check_bench: (d) redis-benchmark EVALSHA, $n requests ..." >&2
-ref=$(timeout $((seconds * 6 + 30)) redis-benchmark -p "$redis_port" -c "$connections" -n "$n" \
-        -r "$COLD_KEYS" --csv EVALSHA "$sha" 1 'ref:__rand_int__' "$BURST" "$RATE" 2>/dev/null | tail -1)
-rps[reference]=$(echo "$ref" | cut -d, -f2 | tr -d '"')
-p50[reference]=$(echo "$ref" | cut -d, -f5 | tr -d '"')
-p99[reference]=$(echo "$ref" | cut -d, -f7 | tr -d '"')
-limited[reference]="-"
 
-printf '\n%-52s %12s %9s %9s %8s\n' "/v1/check, $connections connections ($wrk_threads wrk threads)" \
+printf '\n%-6s %-52s %12s %9s %9s %8s\n' round "/v1/check, $connections connections ($wrk_threads wrk threads)" \
   "requests/s" "p50 ms" "p99 ms" "limited"
-row() { printf '%-52s %12.0f %9.3f %9.3f %8s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" "${limited[$2]}"; }
-row "(a) nginx limit_req (header key), $server_threads workers" nginx
-row "(b) ratelimitd, memory store, $server_threads threads" memory
-row "(c) ratelimitd, redis store (pool=$pool batch=$batch)" redis
-row "(d) redis-benchmark EVALSHA reference_token_bucket" reference
+row() {
+  printf '%-6s %-52s %12.0f %9.3f %9.3f %8s\n' "$1" "$2" "${rps[$3]}" "${p50[$3]}" "${p99[$3]}" "${limited[$3]}"
+}
+memory_ratios=()
+redis_ratios=()
+for round in $(seq 1 "$rounds"); do
+  # (a) nginx, started afresh: an empty zone, as ratelimitd's store is.
+  start_nginx "$dir/nginx"
+  wait_port "$nginx_port"
+  echo "check_bench: round $round (a) nginx limit_req, ${seconds}s ..." >&2
+  read -r rps[nginx] p50[nginx] p99[nginx] non2xx requests < <(run_wrk "$nginx_port")
+  limited[nginx]=$(share "$non2xx" "$requests")
+  stop_pid "$nginx_pid"
+
+  # (b) ratelimitd, in-memory store.
+  start_ratelimitd memory
+  echo "check_bench: round $round (b) ratelimitd memory, ${seconds}s ..." >&2
+  read -r rps[memory] p50[memory] p99[memory] _ _ < <(run_wrk "$rl_port")
+  limited[memory]=$(denied_share "$rl_port")
+  stop_pid "$rl_pid"
+
+  # (c) ratelimitd, Redis store (pool and batch: docs/redis.md).
+  start_ratelimitd "redis://127.0.0.1:$redis_port?pool=$pool&batch=$batch&failure=none&prefix=bench$round:"
+  echo "check_bench: round $round (c) ratelimitd redis (pool=$pool batch=$batch), ${seconds}s ..." >&2
+  read -r rps[redis] p50[redis] p99[redis] _ _ < <(run_wrk "$rl_port")
+  limited[redis]=$(denied_share "$rl_port")
+  stop_pid "$rl_pid"
+
+  # (d) redis-benchmark: EVALSHA of the reference token bucket, same
+  # concurrency, about as many requests as (c) served in its run.
+  n=$(awk -v r="${rps[redis]}" -v s="$seconds" 'BEGIN { n = int(r * s); if (n < 100000) n = 100000; print n }')
+  echo "check_bench: round $round (d) redis-benchmark EVALSHA, $n requests ..." >&2
+  ref=$(timeout $((seconds * 6 + 30)) redis-benchmark -p "$redis_port" -c "$connections" -n "$n" \
+          -r "$COLD_KEYS" --csv EVALSHA "$sha" 1 "ref$round:__rand_int__" "$BURST" "$RATE" 2>/dev/null | tail -1)
+  rps[reference]=$(echo "$ref" | cut -d, -f2 | tr -d '"')
+  p50[reference]=$(echo "$ref" | cut -d, -f5 | tr -d '"')
+  p99[reference]=$(echo "$ref" | cut -d, -f7 | tr -d '"')
+  limited[reference]="-"
+
+  row "$round" "(a) nginx limit_req (header key), $server_threads workers" nginx
+  row "$round" "(b) ratelimitd, memory store, $server_threads threads" memory
+  row "$round" "(c) ratelimitd, redis store (pool=$pool batch=$batch)" redis
+  row "$round" "(d) redis-benchmark EVALSHA reference_token_bucket" reference
+  memory_ratios+=("$(ratio "${rps[memory]}" "${rps[nginx]}")")
+  redis_ratios+=("$(ratio "${rps[redis]}" "${rps[reference]}")")
+  echo "$round      ratios: memory/nginx ${memory_ratios[-1]}x, redis/redis-benchmark ${redis_ratios[-1]}x"
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
-echo "ratelimitd memory / nginx limit_req:        $(ratio "${rps[memory]}" "${rps[nginx]}")x requests/s"
-echo "ratelimitd redis / redis-benchmark EVALSHA: $(ratio "${rps[redis]}" "${rps[reference]}")x requests/s"
+echo "ratelimitd memory / nginx limit_req:        median $(median "${memory_ratios[@]}")x requests/s over $rounds rounds"
+echo "ratelimitd redis / redis-benchmark EVALSHA: median $(median "${redis_ratios[@]}")x requests/s over $rounds rounds"
