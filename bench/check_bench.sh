@@ -8,7 +8,9 @@
 #   requests to both: nginx keys on the header, ratelimitd on the body);
 #   (c) ratelimitd /v1/check on a Redis store (--store redis://...?pool=&batch=)
 #       under the same wrk load, vs (d) redis-benchmark running EVALSHA of
-#       bench/reference_token_bucket.lua at the same concurrency.
+#       bench/reference_token_bucket.lua at the same concurrency; for both,
+#       the CPU time redis-server spent per decision (what one Redis core
+#       can serve, whatever the load generator costs).
 # Runs (a)-(d) ROUNDS times, alternating, so a slow spell of a shared machine
 # falls on both sides of a ratio. Prints requests/s, p50 and p99 latency for
 # each phase of each round, the share of requests limited, each round's
@@ -134,6 +136,14 @@ row() {
 }
 memory_ratios=()
 redis_ratios=()
+capacity_ratios=()
+declare -A redis_us
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# µs of CPU per request: TICKS clock ticks over REQUESTS requests.
+per_request_us() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n ? t * 1e6 / hz / n : 0) }'
+}
 for round in $(seq 1 "$rounds"); do
   # (a) nginx, started afresh: an empty zone, as ratelimitd's store is.
   start_nginx "$dir/nginx"
@@ -153,7 +163,9 @@ for round in $(seq 1 "$rounds"); do
   # (c) ratelimitd, Redis store (pool and batch: docs/redis.md).
   start_ratelimitd "redis://127.0.0.1:$redis_port?pool=$pool&batch=$batch&failure=none&prefix=bench$round:"
   echo "check_bench: round $round (c) ratelimitd redis (pool=$pool batch=$batch), ${seconds}s ..." >&2
-  read -r rps[redis] p50[redis] p99[redis] _ _ < <(run_wrk "$rl_port")
+  ticks=$(cpu_ticks "$redis_pid")
+  read -r rps[redis] p50[redis] p99[redis] _ served < <(run_wrk "$rl_port")
+  redis_us[redis]=$(per_request_us $(($(cpu_ticks "$redis_pid") - ticks)) "$served")
   limited[redis]=$(denied_share "$rl_port")
   stop_pid "$rl_pid"
 
@@ -161,12 +173,14 @@ for round in $(seq 1 "$rounds"); do
   # concurrency, about as many requests as (c) served in its run.
   n=$(awk -v r="${rps[redis]}" -v s="$seconds" 'BEGIN { n = int(r * s); if (n < 100000) n = 100000; print n }')
   echo "check_bench: round $round (d) redis-benchmark EVALSHA, $n requests ..." >&2
+  ticks=$(cpu_ticks "$redis_pid")
   ref=$(timeout $((seconds * 6 + 30)) redis-benchmark -p "$redis_port" -c "$connections" -n "$n" \
           -r "$COLD_KEYS" --csv EVALSHA "$sha" 1 "ref$round:__rand_int__" "$BURST" "$RATE" 2>/dev/null | tail -1)
   rps[reference]=$(echo "$ref" | cut -d, -f2 | tr -d '"')
   p50[reference]=$(echo "$ref" | cut -d, -f5 | tr -d '"')
   p99[reference]=$(echo "$ref" | cut -d, -f7 | tr -d '"')
   limited[reference]="-"
+  redis_us[reference]=$(per_request_us $(($(cpu_ticks "$redis_pid") - ticks)) "$n")
 
   row "$round" "(a) nginx limit_req (header key), $server_threads workers" nginx
   row "$round" "(b) ratelimitd, memory store, $server_threads threads" memory
@@ -174,10 +188,14 @@ for round in $(seq 1 "$rounds"); do
   row "$round" "(d) redis-benchmark EVALSHA reference_token_bucket" reference
   memory_ratios+=("$(ratio "${rps[memory]}" "${rps[nginx]}")")
   redis_ratios+=("$(ratio "${rps[redis]}" "${rps[reference]}")")
-  echo "$round      ratios: memory/nginx ${memory_ratios[-1]}x, redis/redis-benchmark ${redis_ratios[-1]}x"
+  capacity_ratios+=("$(ratio "${redis_us[reference]}" "${redis_us[redis]}")")
+  echo "$round      Redis CPU per decision: (c) ${redis_us[redis]} us, (d) ${redis_us[reference]} us"
+  echo "$round      ratios: memory/nginx ${memory_ratios[-1]}x, redis/redis-benchmark ${redis_ratios[-1]}x," \
+    "decisions per Redis CPU second (c)/(d) ${capacity_ratios[-1]}x"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
 echo "ratelimitd memory / nginx limit_req:        median $(median "${memory_ratios[@]}")x requests/s over $rounds rounds"
 echo "ratelimitd redis / redis-benchmark EVALSHA: median $(median "${redis_ratios[@]}")x requests/s over $rounds rounds"
+echo "decisions per Redis CPU second, (c) / (d):  median $(median "${capacity_ratios[@]}")x over $rounds rounds"
