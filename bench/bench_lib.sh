@@ -43,6 +43,12 @@ wait_port() {
   echo "bench: nothing listens on 127.0.0.1:$1" >&2; exit 1
 }
 
+# Fails the run when a server under test has died (e.g. a crash under load).
+# usage: require_alive PID NAME
+require_alive() {
+  kill -0 "$1" 2>/dev/null || { echo "bench: $2 (pid $1) died under load" >&2; exit 1; }
+}
+
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # wrk latencies ("812.00us", "1.20ms", "1.01s") in ms.

@@ -157,6 +157,7 @@ for round in $(seq 1 "$rounds"); do
   start_ratelimitd memory
   echo "check_bench: round $round (b) ratelimitd memory, ${seconds}s ..." >&2
   read -r rps[memory] p50[memory] p99[memory] _ _ < <(run_wrk "$rl_port")
+  require_alive "$rl_pid" ratelimitd
   limited[memory]=$(denied_share "$rl_port")
   stop_pid "$rl_pid"
 
@@ -165,6 +166,7 @@ for round in $(seq 1 "$rounds"); do
   echo "check_bench: round $round (c) ratelimitd redis (pool=$pool batch=$batch), ${seconds}s ..." >&2
   ticks=$(cpu_ticks "$redis_pid")
   read -r rps[redis] p50[redis] p99[redis] _ served < <(run_wrk "$rl_port")
+  require_alive "$rl_pid" ratelimitd
   redis_us[redis]=$(per_request_us $(($(cpu_ticks "$redis_pid") - ticks)) "$served")
   limited[redis]=$(denied_share "$rl_port")
   stop_pid "$rl_pid"

@@ -127,6 +127,7 @@ for round in $(seq 1 "$rounds"); do
   wait_port "$proxy_port"
   echo "proxy_bench: round $round (b) ratelimitd proxy, ${seconds}s ..." >&2
   read -r b_rps b_p50 b_p99 non2xx requests < <(run_wrk "$proxy_port")
+  require_alive "$rl_pid" "ratelimitd (proxy)"
   printf '%-6s %-44s %12.0f %9.3f %9.3f %8s\n' "$round" "(b) ratelimitd --upstream, memory store" \
     "$b_rps" "$b_p50" "$b_p99" "$(share "$non2xx" "$requests")"
   stop_pid "$rl_pid"

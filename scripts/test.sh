@@ -5,6 +5,10 @@
 #   3. ThreadSanitizer: the multi-threaded tests (labels "concurrency",
 #      "redis", and "service": the ratelimitd binary itself).
 #   4. libFuzzer (clang): each fuzz target for 30 s (scripts/fuzz.sh).
+#   5. a Release (-O3) ratelimitd under a short load from each bench script
+#      (bench/check_bench.sh, bench/proxy_bench.sh): they fail if it dies.
+#      The tests build with -O2; a GCC 12 coroutine miscompilation once
+#      crashed the proxy only at -O3, under load.
 # Usage: scripts/test.sh [--quick]    (--quick: the normal build only)
 # Build trees: build/test, build/asan, build/tsan. Exits non-zero on the
 # first failure.
@@ -51,5 +55,12 @@ run_tests build/tsan -L "concurrency|redis|service"
 
 # Coverage-guided fuzzing smoke run of each libFuzzer target (clang).
 scripts/fuzz.sh 30
+
+echo "=== release build under load"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DRATELIMIT_WERROR=ON \
+  -DRATELIMIT_BUILD_TESTS=OFF -DRATELIMIT_BUILD_BENCH=OFF
+cmake --build build/release -j"$jobs" --target ratelimitd
+bench/check_bench.sh build/release/server/ratelimitd -d 2 -r 1
+bench/proxy_bench.sh build/release/server/ratelimitd -d 2 -r 1
 
 echo "=== all test runs passed"
