@@ -2,7 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <sstream>
+#include <unordered_map>
 
 namespace ratelimitd {
 
@@ -101,14 +103,29 @@ void ServiceMetrics::observe(std::string_view api, const DecisionOutcome& outcom
     (outcome.allowed ? check_allowed_ : check_denied_).Increment();
     return;
   }
-  // Family::Add finds an existing child under the family's mutex; the label
-  // sets are few (API x outcome x scope x tier).
-  decisions_
-      .Add({{"api", std::string(api)},
-            {"outcome", outcome.allowed ? "allowed" : "denied"},
-            {"scope", outcome.scope},
-            {"tier", outcome.tier}})
-      .Increment();
+  decision_counter(api, outcome).Increment();
+}
+
+prometheus::Counter& ServiceMetrics::decision_counter(std::string_view api, const DecisionOutcome& outcome) {
+  // Family::Add builds a map of the labels and finds the child under the
+  // family's mutex: per decision that cost more than the decision (proxy
+  // mode, measured). Each thread remembers the children it has used; the
+  // label sets are few (API x outcome x scope x tier, all from the config).
+  thread_local std::unordered_map<std::uint64_t, std::unordered_map<std::string, prometheus::Counter*>> caches;
+  thread_local std::string key;
+  key.assign(api);
+  key += outcome.allowed ? "\n1\n" : "\n0\n";
+  key += outcome.scope;
+  key += '\n';
+  key += outcome.tier;
+  auto& cache = caches[instance_id_];
+  if (const auto it = cache.find(key); it != cache.end()) return *it->second;
+  prometheus::Counter& counter = decisions_.Add({{"api", std::string(api)},
+                                                 {"outcome", outcome.allowed ? "allowed" : "denied"},
+                                                 {"scope", outcome.scope},
+                                                 {"tier", outcome.tier}});
+  cache.emplace(key, &counter);
+  return counter;
 }
 
 void ServiceMetrics::count_reload_failure() { reload_failures_.Increment(); }

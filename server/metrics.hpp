@@ -70,6 +70,9 @@ class ServiceMetrics {
 
  private:
   prometheus::Histogram& latency_for(std::string_view api);
+  // The decisions counter of these labels, found without Family::Add on
+  // the hot path (see metrics.cpp).
+  prometheus::Counter& decision_counter(std::string_view api, const DecisionOutcome& outcome);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& decisions_;
@@ -88,6 +91,10 @@ class ServiceMetrics {
   // Replies by status, filled on first use; a family's children live as
   // long as the family, so the pointers stay valid.
   std::array<std::atomic<prometheus::Counter*>, 600> reply_counters_{};
+  // Tells this instance's entries in the threads' counter caches from those
+  // of an instance that lived at the same address before.
+  inline static std::atomic<std::uint64_t> instances_{0};
+  const std::uint64_t instance_id_ = ++instances_;
   prometheus::Counter& store_errors_;
   prometheus::Gauge& active_keys_;
   prometheus::Counter& reloads_;
