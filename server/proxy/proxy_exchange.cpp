@@ -143,6 +143,71 @@ asio::awaitable<RelayResult> relay_body(TimedSocket& from, beast::flat_buffer& f
   co_return RelayResult{};
 }
 
+// True when the rest of the response is in `buffer` already and fits
+// `chunk`: a bodyless response (HEAD, 204, 304), or a Content-Length body
+// that has arrived whole (the common small API response).
+bool whole_response_buffered(const ResponseParser& parser, const beast::flat_buffer& buffer,
+                             std::span<const char> chunk) {
+  if (parser.is_done()) return true;
+  if (parser.chunked()) return false;
+  const auto length = parser.content_length();
+  return length && *length <= buffer.size() && *length <= chunk.size();
+}
+
+// True when `name` is one of the headers the proxy sets itself.
+bool replaced_by(const std::vector<ratelimit::http::Header>& ours, std::string_view name) {
+  return std::any_of(ours.begin(), ours.end(),
+                     [&](const auto& h) { return beast::iequals(h.first, name); });
+}
+
+// Sends a response whose body is all in `buffer` (whole_response_buffered)
+// in one write: the head rendered by hand, `extra_headers` replacing the
+// upstream's of the same names, then the body. Beast's serializer and a
+// field allocation per added header cost more than the rest of the
+// exchange's user-space work together (measured).
+asio::awaitable<RelayResult> send_buffered_response(
+    ClientConnection& client, UpstreamConnection& up, ResponseParser& parser,
+    const std::vector<ratelimit::http::Header>& extra_headers, std::chrono::milliseconds timeout) {
+  auto& res = parser.get();
+  auto& body = res.body();
+  body.data = client.chunk.data();
+  body.size = client.chunk.size();
+  parser.eager(true);
+  beast::error_code ec;
+  while (!ec && !parser.is_done() && up.buffer.size() > 0) up.buffer.consume(parser.put(up.buffer.data(), ec));
+  if (ec || !parser.is_done()) {
+    co_return RelayResult{ec ? ec : beast::error_code(http::error::partial_message), Side::from};
+  }
+  const std::size_t body_size = client.chunk.size() - body.size;
+  std::string& head = client.head;
+  head.clear();
+  head += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(res.result_int());
+  head += ' ';
+  head += res.reason();
+  head += "\r\n";
+  for (const auto& field : res) {
+    if (replaced_by(extra_headers, field.name_string())) continue;
+    head += field.name_string();
+    head += ": ";
+    head += field.value();
+    head += "\r\n";
+  }
+  for (const auto& [name, value] : extra_headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  head += "\r\n";
+  const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(client.chunk.data(), body_size)};
+  client.stream.expire_after(timeout);
+  auto [wec, n] = co_await asio::async_write(client.stream.socket, out, kNoThrow);
+  client.stream.expire_never();
+  if (wec) co_return RelayResult{wec, Side::to};
+  co_return RelayResult{};
+}
+
 bool is_failure_status(unsigned status, const std::vector<int>& failures) {
   return std::find(failures.begin(), failures.end(), static_cast<int>(status)) != failures.end();
 }
@@ -293,14 +358,18 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
     }
   }
   drop_hop_by_hop(res);
-  for (const auto& [name, value] : extra_headers) res.set(name, value);
   res.version(req.version());
   res.keep_alive(keep_alive);
 
-  http::response_serializer<http::buffer_body> out{res};
-  const RelayResult relayed = co_await relay_body(up->stream, up->buffer, *response_parser,
-                                                  client.stream, out, client.chunk,
-                                                  o.upstream_timeout);
+  RelayResult relayed;
+  if (!until_close && whole_response_buffered(*response_parser, up->buffer, client.chunk)) {
+    relayed = co_await send_buffered_response(client, *up, *response_parser, extra_headers, o.upstream_timeout);
+  } else {
+    for (const auto& [name, value] : extra_headers) res.set(name, value);
+    http::response_serializer<http::buffer_body> out{res};
+    relayed = co_await relay_body(up->stream, up->buffer, *response_parser, client.stream, out,
+                                  client.chunk, o.upstream_timeout);
+  }
   if (relayed.ec) {
     // Too late for an error reply: the client has the head already.
     if (relayed.failed == Side::from) shared.upstream_errors.fetch_add(1, std::memory_order_relaxed);

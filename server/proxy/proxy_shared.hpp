@@ -52,6 +52,9 @@ struct ClientConnection {
   /// Here rather than in each relay's coroutine frame: a 16 KiB malloc per
   /// relay made glibc consolidate its fast bins on every request.
   std::array<char, 16 * 1024> chunk;
+  /// A whole buffered response's head, rendered by hand (reused: no
+  /// allocation per response once it has grown).
+  std::string head;
 };
 
 /// One event loop's part of the proxy.

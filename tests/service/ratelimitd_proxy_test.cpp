@@ -269,6 +269,53 @@ TEST(RatelimitdProxy, KeepAliveOnBothSides) {
   EXPECT_EQ(upstream.connections(), 1u) << "the proxy reuses its upstream connection";
 }
 
+// A small response goes out in one write with a head the proxy renders
+// itself: the upstream's headers of the names the proxy sets are replaced
+// (once each, whatever their case), its others kept; a HEAD keeps the
+// upstream's Content-Length and has no body; keep-alive holds throughout.
+TEST(RatelimitdProxy, UpstreamHeadersOfOurNamesAreReplacedAndHeadKeepsItsLength) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser);
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+  beast::flat_buffer buffer;
+  const auto send = [&](http::verb verb, const char* target) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "test");
+    req.set("X-User-Id", "carol");
+    http::write(stream, req);
+    http::response_parser<http::string_body> parser;
+    parser.skip(verb == http::verb::head);
+    http::read(stream, buffer, parser);
+    return parser.release();
+  };
+
+  const auto own = send(http::verb::get, "/own-headers");
+  EXPECT_EQ(own.result_int(), 200u);
+  EXPECT_EQ(own.body(), "own");
+  EXPECT_EQ(own["X-Upstream"], "yes");
+  EXPECT_EQ(own.count("X-RateLimit-Limit"), 1u);
+  EXPECT_EQ(own["X-RateLimit-Limit"], "3");
+  EXPECT_EQ(own.count("RateLimit-Remaining"), 1u);
+  EXPECT_EQ(own["RateLimit-Remaining"], "2");
+  EXPECT_EQ(own["Server"], "test-upstream");
+  EXPECT_TRUE(own.keep_alive());
+
+  const auto head = send(http::verb::head, "/own-headers");
+  EXPECT_EQ(head.result_int(), 200u);
+  EXPECT_EQ(head[http::field::content_length], "3");
+  EXPECT_EQ(head["RateLimit-Remaining"], "1");
+  EXPECT_TRUE(head.body().empty());
+
+  // The connection is still in step: a HEAD left no stray bytes behind.
+  const auto status = send(http::verb::get, "/status/201");
+  EXPECT_EQ(status.result_int(), 201u);
+  EXPECT_EQ(status.body(), "status 201");
+  EXPECT_EQ(status["RateLimit-Remaining"], "0");
+  EXPECT_EQ(upstream.connections(), 1u);
+}
+
 TEST(RatelimitdProxy, UpstreamDownGives502ThenTheBreakerAnswers503WithRetryAfter) {
   // Nothing listens on this port.
   const int dead = unused_port();

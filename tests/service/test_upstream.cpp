@@ -126,6 +126,12 @@ struct TestUpstream::Impl {
                                  {"body_sum", sum}};
         res.set(http::field::content_type, "application/json");
         res.body() = boost::json::serialize(body);
+      } else if (target.rfind("/own-headers", 0) == 0) {
+        // Headers of the names the proxy sets (in another case), and one of its own.
+        res.set("X-RateLimit-Limit", "999");
+        res.set("ratelimit-remaining", "77");
+        res.set("X-Upstream", "yes");
+        res.body() = "own";
       } else if (target.rfind("/status/", 0) == 0) {
         res.result(static_cast<unsigned>(std::stoul(target.substr(8))));
         res.body() = "status " + target.substr(8);
@@ -134,6 +140,13 @@ struct TestUpstream::Impl {
       }
       res.keep_alive(keep_alive);
       res.prepare_payload();
+      if (req.method() == http::verb::head) {
+        // The length a GET would have, and no body.
+        http::response_serializer<http::string_body> head{res};
+        auto [hec, hn] = co_await http::async_write_header(stream, head, kNoThrow);
+        if (hec || !keep_alive) co_return;
+        continue;
+      }
       auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
       if (wec || !keep_alive) co_return;
     }
