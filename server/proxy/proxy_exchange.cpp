@@ -208,6 +208,30 @@ asio::awaitable<RelayResult> send_buffered_response(
   co_return RelayResult{};
 }
 
+// Sends a request without a body (the parser is done: GET, HEAD, ...) in
+// one write with a hand-rendered head, as send_buffered_response does for
+// responses. `head` is scratch space.
+asio::awaitable<RelayResult> send_bodyless_request(TimedSocket& to, const http::request<http::buffer_body>& req,
+                                                   std::string& head, std::chrono::milliseconds timeout) {
+  head.clear();
+  head += req.method_string();
+  head += ' ';
+  head += req.target();
+  head += req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  for (const auto& field : req) {
+    head += field.name_string();
+    head += ": ";
+    head += field.value();
+    head += "\r\n";
+  }
+  head += "\r\n";
+  to.expire_after(timeout);
+  auto [ec, n] = co_await asio::async_write(to.socket, asio::buffer(head), kNoThrow);
+  to.expire_never();
+  if (ec) co_return RelayResult{ec, Side::to};
+  co_return RelayResult{};
+}
+
 bool is_failure_status(unsigned status, const std::vector<int>& failures) {
   return std::find(failures.begin(), failures.end(), static_cast<int>(status)) != failures.end();
 }
@@ -305,9 +329,14 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
       up->stream.socket.set_option(tcp::no_delay(true), ignored);
     }
     client.upstream = up.get();
-    http::request_serializer<http::buffer_body> serializer{req};
-    const RelayResult sent = co_await relay_body(client.stream, buffer, parser, up->stream,
-                                                 serializer, client.chunk, o.upstream_timeout);
+    RelayResult sent;
+    if (bodyless) {
+      sent = co_await send_bodyless_request(up->stream, req, client.head, o.upstream_timeout);
+    } else {
+      http::request_serializer<http::buffer_body> serializer{req};
+      sent = co_await relay_body(client.stream, buffer, parser, up->stream, serializer, client.chunk,
+                                 o.upstream_timeout);
+    }
     if (sent.ec && sent.failed == Side::from) {  // the client went away mid-body
       shared.breaker.release();
       co_return false;
