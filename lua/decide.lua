@@ -28,11 +28,14 @@
 --
 -- "batch" runs several independent decisions, one after another, in one call
 -- (the client merges concurrent callers' decisions: one script run instead of
--- many). ARGV[1] is unused (""), ARGV[2] is the number of decisions D, and
--- each decision brings its own: now ("" = TIME), cost, number of checks m,
--- then 6 per check; KEYS hold every decision's keys in order. Each decision
--- is all-or-none on its own, exactly as if sent alone in that order. Reply:
--- { now of the first decision, then 5 per check of every decision }.
+-- many). ARGV[1] is unused (""), ARGV[2] is the number of decisions D,
+-- ARGV[4] the number of distinct limits S, then 5 per limit (algorithm code,
+-- limit, window_us, burst, mode: read once, however many checks share it).
+-- Then each decision brings its own: now ("" = TIME), cost, number of checks
+-- m, then 2 per check: its limit's number (1..S) and its cost; KEYS hold
+-- every decision's keys in order. Each decision is all-or-none on its own,
+-- exactly as if sent alone in that order. Reply: { now of the first
+-- decision, then 5 per check of every decision }.
 --
 -- State: one string per key, binary (struct.pack, little-endian): the
 -- algorithm code as a byte, then the state's numbers as doubles (exact, and
@@ -47,7 +50,9 @@
 local EPS = 1e-9              -- algo::kEps: tolerance in favour of admitting
 local MAX_DURATION = 2 ^ 62   -- algo::kMaxReportedDuration (exact in a double)
 local INFINITE = -1           -- retry_after when cost > limit: never admissible
-local PER_CHECK = 6           -- ARGV entries per check
+local PER_CHECK = 6           -- ARGV entries per check (decide, refund)
+local PER_LIMIT = 5           -- ARGV entries per distinct limit (batch)
+local PER_BATCH_CHECK = 2     -- ARGV entries per check (batch): limit number, cost
 local floor = math.floor
 local pack, unpack = struct.pack, struct.unpack
 
@@ -348,20 +353,30 @@ local reply = {}
 local values, expiries = {}, {}  -- one decision's next states, written if all admit
 
 -- One decision (op decide) or refund over the m checks whose keys start at
--- KEYS[k0 + 1] and whose parameters start at ARGV[a0 + 1]. `decision_cost` is
--- the decision's cost (0 = peek); each check is charged its own cost. Appends
--- 5 fields per check to `reply`; returns an error message or nil.
-local function run(op, now, decision_cost, k0, a0, m)
+-- KEYS[k0 + 1] and whose parameters start at ARGV[a0 + 1]: 6 per check, or
+-- with `limits` (op batch) 2 per check naming one of them. `decision_cost`
+-- is the decision's cost (0 = peek); each check is charged its own cost.
+-- Appends 5 fields per check to `reply`; returns an error message or nil.
+local function run(op, now, decision_cost, k0, a0, m, limits)
   local all_allowed = true
   local r = #reply
   for j = 1, m do
     local key = KEYS[k0 + j]
-    local base = a0 + PER_CHECK * (j - 1)
-    local code = tonumber(ARGV[base + 1])
-    local limit = tonumber(ARGV[base + 2])
-    local window = tonumber(ARGV[base + 3])
-    local burst = tonumber(ARGV[base + 4])
-    local cost = tonumber(ARGV[base + 6])
+    local code, limit, window, burst, shape, cost
+    if limits then
+      local base = a0 + PER_BATCH_CHECK * (j - 1)
+      local l = limits[tonumber(ARGV[base + 1])]
+      if l then code, limit, window, burst, shape = l[1], l[2], l[3], l[4], l[5] end
+      cost = tonumber(ARGV[base + 2])
+    else
+      local base = a0 + PER_CHECK * (j - 1)
+      code = tonumber(ARGV[base + 1])
+      limit = tonumber(ARGV[base + 2])
+      window = tonumber(ARGV[base + 3])
+      burst = tonumber(ARGV[base + 4])
+      shape = tonumber(ARGV[base + 5]) == 1
+      cost = tonumber(ARGV[base + 6])
+    end
     if key == nil or code == nil or code < 1 or code > 6 or limit == nil or window == nil or burst == nil or
         cost == nil or cost < 0 then
       return 'ERR decide.lua: bad parameters for check ' .. (k0 + j)
@@ -450,7 +465,7 @@ local function run(op, now, decision_cost, k0, a0, m)
         elseif code == 3 then
           if not found then a, b = now, 0 end
           allowed, remaining, reset, retry, delay, na, nb, expires =
-            leaky_bucket(burst, interval, rate, tonumber(ARGV[base + 5]) == 1, a, b, now, cost)
+            leaky_bucket(burst, interval, rate, shape, a, b, now, cost)
         elseif code == 4 then
           if not found then a, b = (idiv(now, window) + 1) * window, 0 end
           allowed, remaining, reset, retry, delay, na, nb, expires = fixed_window(limit, window, a, b, now, cost)
@@ -491,17 +506,25 @@ end
 local op = ARGV[3]
 local err
 if op == 'batch' then
-  local decisions = tonumber(ARGV[2])
-  if decisions == nil then return redis.error_reply('ERR decide.lua: batch needs the number of decisions') end
-  local k0, a0 = 0, 3
+  local decisions, count = tonumber(ARGV[2]), tonumber(ARGV[4])
+  if decisions == nil or count == nil then
+    return redis.error_reply('ERR decide.lua: batch needs the number of decisions and of limits')
+  end
+  local limits = {}
+  for i = 1, count do
+    local base = 4 + PER_LIMIT * (i - 1)
+    limits[i] = { tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]),
+                  tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5]) == 1 }
+  end
+  local k0, a0 = 0, 4 + PER_LIMIT * count
   for _ = 1, decisions do
     local now, cost, m = ARGV[a0 + 1], tonumber(ARGV[a0 + 2]), tonumber(ARGV[a0 + 3])
     if now == nil or cost == nil or m == nil then return redis.error_reply('ERR decide.lua: truncated batch') end
     now = instant(now)
     if #reply == 0 then reply[1] = now end
-    err = run('decide', now, cost, k0, a0 + 3, m)
+    err = run('decide', now, cost, k0, a0 + 3, m, limits)
     if err then return redis.error_reply(err) end
-    k0, a0 = k0 + m, a0 + 3 + PER_CHECK * m
+    k0, a0 = k0 + m, a0 + 3 + PER_BATCH_CHECK * m
   end
 elseif op == 'decide' or op == 'refund' then
   local now, cost = instant(ARGV[1]), tonumber(ARGV[2])

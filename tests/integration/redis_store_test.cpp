@@ -254,14 +254,13 @@ TEST_F(RedisStoreTest, TinyChargesAtHugeRatesAreKept) {
   // would be limited. Its TTL is 1 ms of Redis's real time, so three
   // decisions at one instant are sent in one script run (op batch).
   for (const char* code : {"1", "2", "3"}) {
+    // Three decisions, one limit: algorithm, limit, window, burst, mode.
     std::vector<std::string> cmd{"EVAL", std::string(redis::kDecideScript), "3", "rl:f", "rl:f", "rl:f", "", "3",
-                                 "batch"};
+                                 "batch", "1", code, "1000000", "1", "1000000", "0"};
     for (int i = 0; i < 3; ++i) {
-      // Decision: now, cost, one check; check: algorithm, limit, window, burst, mode, cost.
-      const std::vector<std::string> decision{std::to_string(kT0), "1", "1"};
-      const std::vector<std::string> check{code, "1000000", "1", "1000000", "0", "1"};
+      // Decision: now, cost, one check; check: the limit's number, cost.
+      const std::vector<std::string> decision{std::to_string(kT0), "1", "1", "1", "1"};
       cmd.insert(cmd.end(), decision.begin(), decision.end());
-      cmd.insert(cmd.end(), check.begin(), check.end());
     }
     // Reply: now, then (allowed, remaining, reset, retry, delay) per decision.
     const std::string reply = server_->command(cmd);

@@ -5,6 +5,7 @@
 #include "ratelimit/redis_store.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 #include <array>
 #include <exception>
@@ -27,6 +28,8 @@ namespace {
 
 constexpr std::size_t kFieldsPerCheck = 5;  // allowed, remaining, reset_after, retry_after, delay
 constexpr std::size_t kArgsPerCheck = 6;    // algorithm, limit, window, burst, mode, cost
+constexpr std::size_t kArgsPerLimit = 5;    // op batch: algorithm, limit, window, burst, mode
+constexpr std::size_t kArgsPerBatchCheck = 2;  // op batch: the limit's number, cost
 
 }  // namespace
 
@@ -78,6 +81,20 @@ struct RedisStore::Impl {
     return r->element[0]->integer;
   }
 
+  // What makes two limits the same one for the script (LimitSpec's ==).
+  using LimitKey = std::array<std::int64_t, 5>;
+  static LimitKey key_of(const LimitSpec& s) {
+    return {static_cast<std::int64_t>(s.algorithm()), s.limit(), s.window(), s.burst(),
+            static_cast<std::int64_t>(s.mode())};
+  }
+  struct LimitKeyHash {
+    std::size_t operator()(const LimitKey& k) const noexcept {
+      std::size_t h = 0;
+      for (const std::int64_t v : k) h = (h ^ std::hash<std::int64_t>{}(v)) * 1099511628211ULL;
+      return h;
+    }
+  };
+
   // A decision waiting in a batch (see decide_batched).
   struct BatchItem {
     std::span<const Check> checks;
@@ -102,7 +119,22 @@ struct RedisStore::Impl {
       Command cmd;
       std::size_t total = 0;
       for (const BatchItem* b : batch) total += b->group->checks.size();
-      cmd.args.reserve(6 + total * (1 + kArgsPerCheck) + batch.size() * 3);
+      // Each distinct limit is sent once, its checks name it by number
+      // (1-based): decisions of one endpoint share their limits, and Redis
+      // parses each limit once per script run instead of once per check.
+      std::vector<const LimitSpec*> limits;
+      std::unordered_map<LimitKey, std::size_t, LimitKeyHash> number_of;
+      std::vector<std::size_t> limit_of;  // per check, in order
+      limit_of.reserve(total);
+      for (const BatchItem* b : batch) {
+        for (const std::uint32_t i : b->group->checks) {
+          const LimitSpec& spec = *b->checks[i].spec;
+          const auto [it, added] = number_of.try_emplace(key_of(spec), limits.size() + 1);
+          if (added) limits.push_back(&spec);
+          limit_of.push_back(it->second);
+        }
+      }
+      cmd.args.reserve(7 + total * (1 + kArgsPerBatchCheck) + limits.size() * kArgsPerLimit + batch.size() * 3);
       cmd.args = {"EVALSHA", "", std::to_string(total)};
       for (const BatchItem* b : batch) {
         for (const std::uint32_t i : b->group->checks) cmd.args.push_back((*b->keys)[i]);
@@ -110,11 +142,23 @@ struct RedisStore::Impl {
       cmd.args.emplace_back();
       cmd.args.push_back(std::to_string(batch.size()));
       cmd.args.emplace_back("batch");
+      cmd.args.push_back(std::to_string(limits.size()));
+      for (const LimitSpec* l : limits) {
+        cmd.args.emplace_back(std::to_string(static_cast<int>(l->algorithm())));
+        cmd.args.emplace_back(std::to_string(l->limit()));
+        cmd.args.emplace_back(std::to_string(l->window()));
+        cmd.args.emplace_back(std::to_string(l->burst()));
+        cmd.args.emplace_back(std::to_string(static_cast<int>(l->mode())));
+      }
+      std::size_t next = 0;
       for (const BatchItem* b : batch) {
         cmd.args.push_back(instant_arg(b->at));
         cmd.args.push_back(std::to_string(b->cost));
         cmd.args.push_back(std::to_string(b->group->checks.size()));
-        append_specs(cmd, b->checks, b->group->checks, b->cost);
+        for (const std::uint32_t i : b->group->checks) {
+          cmd.args.push_back(std::to_string(limit_of[next++]));
+          cmd.args.push_back(std::to_string(effective_cost(b->checks[i], b->cost)));
+        }
       }
       Reply r = execute(cmd, batch.front()->group->slot);
       expect_fields(*r, total);
