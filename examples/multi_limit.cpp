@@ -224,6 +224,27 @@ void store_extras() {
   expect(out[0].allowed && out[1].allowed && out[2].allowed && !out[3].allowed,
          "tenant:a gets two per second");
 
+  // Independent decisions handed over together (Store::decide_batch; a Redis
+  // store sends them in one script run): each gets its own result, or the
+  // error decide() would have thrown for it alone.
+  const std::array<Check, 1> tenant_c{{{&per_tenant, "tenant:c"}}};
+  const std::array<Check, 1> no_key{{{&per_tenant, ""}}};
+  std::vector<ratelimit::BatchDecision> requests(3);
+  requests[0].checks = tenant_c;
+  requests[1].checks = no_key;
+  requests[2].checks = tenant_c;
+  for (ratelimit::BatchDecision& r : requests) r.now = clock.now();
+  store.decide_batch(requests);
+  for (const ratelimit::BatchDecision& d : requests) {
+    if (d.error) {
+      std::cout << "  a decision of the batch was refused (bad input)\n";
+      continue;
+    }
+    std::cout << "  " << (d.result.allowed ? "allowed" : "429") << '\n';
+  }
+  expect(requests[0].result.allowed && requests[1].error && requests[2].result.allowed,
+         "a bad decision fails alone");
+
   // Statistics: monotonic counters plus the number of live states.
   const ratelimit::StoreStats before = store.stats();
   // Expired states are dropped lazily; a service also sweeps periodically,
