@@ -2,7 +2,7 @@
 // the same decisions sent one after another decide (checked against the
 // in-memory store, which the conformance vectors tie to the same math), in
 // one script run per max_batch decisions; a bad decision fails alone; a dead
-// Redis fails the batch, and GuardedStore then counts the batch as one
+// Redis fails the batch (a hung one times it out once), and GuardedStore counts the batch as one
 // failure and falls back for each decision.
 
 #include <gtest/gtest.h>
@@ -219,6 +219,44 @@ TEST(RedisBatch, GuardedStoreCountsABatchAsOneCallAndFallsBackForEachDecision) {
   EXPECT_FALSE(probe[0].error);
   EXPECT_FALSE(probe[0].result.degraded);
   EXPECT_EQ(store.breaker_state(), BreakerState::closed);
+}
+
+TEST(RedisBatch, AHungRedisTimesTheBatchOutOnceAndTheGuardFallsBack) {
+  const auto server = RedisServer::start();
+  RedisStoreOptions o = client_time(server->url(), 32);
+  o.command_timeout_ms = 50;
+  o.connect_timeout_ms = 50;
+  ManualClock clock(kT0);
+  GuardedStoreOptions g;
+  g.failure_mode = FailureMode::fail_closed;
+  GuardedStore store(std::make_unique<RedisStore>(o), g, clock);
+  const LimitSpec spec(Algorithm::sliding_window, 10, kMicrosPerSecond);
+  const std::array check{Check{&spec, "k"}};
+  std::vector<BatchDecision> warm(1);
+  warm[0].checks = check;
+  warm[0].now = kT0;
+  store.decide_batch(warm);  // connected, script loaded
+  ASSERT_FALSE(warm[0].error);
+
+  server->pause();  // the socket accepts, nobody answers
+  std::vector<BatchDecision> batch(6);
+  for (auto& b : batch) {
+    b.checks = check;
+    b.now = kT0;
+  }
+  store.decide_batch(batch);
+  server->resume();
+  // One round trip for the batch: one timeout, not one per decision.
+  const auto& redis = dynamic_cast<const RedisStore&>(store.primary());
+  EXPECT_EQ(redis.redis_stats().timeouts, 1u) << "each decision waited for its own timeout";
+  for (const auto& b : batch) {
+    ASSERT_FALSE(b.error);
+    EXPECT_FALSE(b.result.allowed);  // closed: denied while Redis does not answer
+    EXPECT_TRUE(b.result.degraded);
+  }
+  const GuardedStoreStats s = store.guard_stats();
+  EXPECT_EQ(s.timeouts, 1u);
+  EXPECT_EQ(s.fallbacks, 6u);
 }
 
 TEST(RedisBatch, InClusterTheDecisionsGoOneAfterAnother) {
