@@ -71,6 +71,17 @@ wrk_summary() {
   echo "$rps $(to_ms "$p50") $(to_ms "$p99") ${non2xx:-0} $requests"
 }
 
+# CPU time (user + system, in clock ticks) the processes have used so far.
+cpu_ticks() {
+  local p total=0
+  for p in "$@"; do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  echo "$total"
+}
+# µs of CPU per request: TICKS clock ticks over REQUESTS requests.
+per_request_us() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n ? t * 1e6 / hz / n : 0) }'
+}
+
 share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b ? a / b : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b ? a / b : 0) }'; }
 

@@ -138,12 +138,6 @@ memory_ratios=()
 redis_ratios=()
 capacity_ratios=()
 declare -A redis_us
-# CPU time (user + system, in clock ticks) a process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# µs of CPU per request: TICKS clock ticks over REQUESTS requests.
-per_request_us() {
-  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (n ? t * 1e6 / hz / n : 0) }'
-}
 for round in $(seq 1 "$rounds"); do
   # (a) nginx, started afresh: an empty zone, as ratelimitd's store is.
   start_nginx "$dir/nginx"

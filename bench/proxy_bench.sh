@@ -11,7 +11,10 @@
 # Load: `wrk -t2 -c64 -d10s` with bench/wrk/proxy.lua. The two run in turn,
 # ROUNDS times (a, b, a, b, ...), so a neighbour's load on a shared machine
 # falls on both; each round's ratio is printed, then the median ratio.
-# Prints requests/s, p50/p99 latency and the share of 429s for each.
+# Prints requests/s, p50/p99 latency, the share of 429s and the proxy's CPU
+# time per request (user + system, all its processes) for each: on a shared
+# machine requests/s swing with the neighbours' load, CPU per request less.
+# Ends with the median ratio of each.
 #
 # usage: bench/proxy_bench.sh [RATELIMITD_BINARY] [-d SECONDS] [-c CONNECTIONS]
 #                             [-t WRK_THREADS] [-w SERVER_THREADS] [-r ROUNDS]
@@ -107,16 +110,22 @@ proxy:
 CONF
 proxy_port=$(free_port)
 
-printf '\n%-6s %-44s %12s %9s %9s %8s\n' round "proxy, $connections connections ($wrk_threads wrk threads)" \
-  "requests/s" "p50 ms" "p99 ms" "limited"
+printf '\n%-6s %-44s %12s %9s %9s %8s %12s\n' round "proxy, $connections connections ($wrk_threads wrk threads)" \
+  "requests/s" "p50 ms" "p99 ms" "limited" "cpu us/req"
 ratios=()
+cpu_ratios=()
 for round in $(seq 1 "$rounds"); do
   start_nginx "$dir/proxy"
   wait_port "$nginx_port"
   echo "proxy_bench: round $round (a) nginx limit_req + proxy_pass, ${seconds}s ..." >&2
+  workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
+  # shellcheck disable=SC2086  # one argument per worker
+  ticks=$(cpu_ticks $workers)
   read -r a_rps a_p50 a_p99 non2xx requests < <(run_wrk "$nginx_port")
-  printf '%-6s %-44s %12.0f %9.3f %9.3f %8s\n' "$round" "(a) nginx limit_req + proxy_pass" \
-    "$a_rps" "$a_p50" "$a_p99" "$(share "$non2xx" "$requests")"
+  # shellcheck disable=SC2086
+  a_cpu=$(per_request_us $(($(cpu_ticks $workers) - ticks)) "$requests")
+  printf '%-6s %-44s %12.0f %9.3f %9.3f %8s %12s\n' "$round" "(a) nginx limit_req + proxy_pass" \
+    "$a_rps" "$a_p50" "$a_p99" "$(share "$non2xx" "$requests")" "$a_cpu"
   stop_pid "$nginx_pid"
 
   "$binary" --listen 127.0.0.1:0 --threads "$server_threads" --config "$dir/policy.yaml" \
@@ -126,14 +135,19 @@ for round in $(seq 1 "$rounds"); do
   pids+=("$rl_pid")
   wait_port "$proxy_port"
   echo "proxy_bench: round $round (b) ratelimitd proxy, ${seconds}s ..." >&2
+  ticks=$(cpu_ticks "$rl_pid")
   read -r b_rps b_p50 b_p99 non2xx requests < <(run_wrk "$proxy_port")
   require_alive "$rl_pid" "ratelimitd (proxy)"
-  printf '%-6s %-44s %12.0f %9.3f %9.3f %8s\n' "$round" "(b) ratelimitd --upstream, memory store" \
-    "$b_rps" "$b_p50" "$b_p99" "$(share "$non2xx" "$requests")"
+  b_cpu=$(per_request_us $(($(cpu_ticks "$rl_pid") - ticks)) "$requests")
+  printf '%-6s %-44s %12.0f %9.3f %9.3f %8s %12s\n' "$round" "(b) ratelimitd --upstream, memory store" \
+    "$b_rps" "$b_p50" "$b_p99" "$(share "$non2xx" "$requests")" "$b_cpu"
   stop_pid "$rl_pid"
   ratios+=("$(ratio "$b_rps" "$a_rps")")
-  echo "       ratio (b)/(a): ${ratios[-1]}x"
+  cpu_ratios+=("$(ratio "$a_cpu" "$b_cpu")")
+  echo "       ratio (b)/(a): ${ratios[-1]}x requests/s, ${cpu_ratios[-1]}x requests per CPU second"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
-echo "ratelimitd proxy / nginx limit_req + proxy_pass ($server_threads workers/threads each): median ${median}x requests/s over $rounds rounds"
+echo "ratelimitd proxy / nginx limit_req + proxy_pass ($server_threads workers/threads each), medians over $rounds rounds:"
+echo "  requests/s:              $(median "${ratios[@]}")x"
+echo "  requests per CPU second: $(median "${cpu_ratios[@]}")x"

@@ -14,12 +14,14 @@ namespace ratelimitd {
 namespace json = boost::json;
 using ratelimit::policy::PolicyDecision;
 
-std::vector<ratelimit::http::Header> policy_headers(const PolicyDecision& decision,
-                                                    const ratelimit::http::HeaderStyles& styles,
-                                                    ratelimit::Micros now) {
-  if (decision.whitelisted) return {};
-  if (decision.denylisted) return {{"X-RateLimit-Scope", "denylist"}};
-  if (decision.checks.empty()) return {};
+void write_policy_headers(const PolicyDecision& decision, const ratelimit::http::HeaderStyles& styles,
+                          ratelimit::Micros now, ratelimit::http::HeaderSink& sink) {
+  if (decision.whitelisted) return;
+  if (decision.denylisted) {
+    sink.add("X-RateLimit-Scope", "denylist");
+    return;
+  }
+  if (decision.checks.empty()) return;
   ratelimit::http::HeaderInput input{
       .decision = decision.decision, .scope = decision.scope, .now = now};
   for (const auto& check : decision.checks) {
@@ -28,7 +30,20 @@ std::vector<ratelimit::http::Header> policy_headers(const PolicyDecision& decisi
       input.window_limit = check.window_limit;
     }
   }
-  return ratelimit::http::rate_limit_headers(input, styles);
+  ratelimit::http::write_rate_limit_headers(input, styles, sink);
+}
+
+std::vector<ratelimit::http::Header> policy_headers(const PolicyDecision& decision,
+                                                    const ratelimit::http::HeaderStyles& styles,
+                                                    ratelimit::Micros now) {
+  struct Collect final : ratelimit::http::HeaderSink {
+    std::vector<ratelimit::http::Header> headers;
+    void add(std::string_view name, std::string_view value) override {
+      headers.emplace_back(std::string(name), std::string(value));
+    }
+  } collect;
+  write_policy_headers(decision, styles, now, collect);
+  return std::move(collect.headers);
 }
 
 DecisionOutcome policy_outcome(const PolicyDecision& d, const ratelimit::policy::Request& request,

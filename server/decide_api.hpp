@@ -18,6 +18,11 @@ namespace ratelimitd {
 [[nodiscard]] std::vector<ratelimit::http::Header> policy_headers(
     const ratelimit::policy::PolicyDecision& decision, const ratelimit::http::HeaderStyles& styles,
     ratelimit::Micros now);
+/// policy_headers' headers handed to `sink` one at a time (no allocation):
+/// proxy mode renders them straight into its response heads.
+void write_policy_headers(const ratelimit::policy::PolicyDecision& decision,
+                          const ratelimit::http::HeaderStyles& styles, ratelimit::Micros now,
+                          ratelimit::http::HeaderSink& sink);
 
 /// What a policy decision on `request` counts as in the metrics and
 /// analytics (the /v1/decide handler and proxy mode alike). Only a denied

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <limits>
 #include <span>
+#include <tuple>
 
 #include "decide_api.hpp"
 #include "problem.hpp"
@@ -23,6 +24,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -30,9 +32,6 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // Request bodies up to this size are read and dropped when the proxy answers
 // itself (so the connection can serve the next request); larger ones close it.
 constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
-
-using RequestParser = http::request_parser<http::buffer_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
 
 // Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, so a
 // proxy must not pass them on. Transfer-Encoding is left to Beast, which
@@ -154,20 +153,14 @@ bool whole_response_buffered(const ResponseParser& parser, const beast::flat_buf
   return length && *length <= buffer.size() && *length <= chunk.size();
 }
 
-// True when `name` is one of the headers the proxy sets itself.
-bool replaced_by(const std::vector<ratelimit::http::Header>& ours, std::string_view name) {
-  return std::any_of(ours.begin(), ours.end(),
-                     [&](const auto& h) { return beast::iequals(h.first, name); });
-}
-
 // Sends a response whose body is all in `buffer` (whole_response_buffered)
-// in one write: the head rendered by hand, `extra_headers` replacing the
-// upstream's of the same names, then the body. Beast's serializer and a
-// field allocation per added header cost more than the rest of the
+// in one write: the head rendered by hand, `client.added` replacing the
+// upstream's headers of the same names, then the body. Beast's serializer
+// and a field allocation per added header cost more than the rest of the
 // exchange's user-space work together (measured).
-asio::awaitable<RelayResult> send_buffered_response(
-    ClientConnection& client, UpstreamConnection& up, ResponseParser& parser,
-    const std::vector<ratelimit::http::Header>& extra_headers, std::chrono::milliseconds timeout) {
+asio::awaitable<RelayResult> send_buffered_response(ClientConnection& client, UpstreamConnection& up,
+                                                    ResponseParser& parser,
+                                                    std::chrono::milliseconds timeout) {
   auto& res = parser.get();
   auto& body = res.body();
   body.data = client.chunk.data();
@@ -181,25 +174,20 @@ asio::awaitable<RelayResult> send_buffered_response(
   const std::size_t body_size = client.chunk.size() - body.size;
   std::string& head = client.head;
   head.clear();
-  head += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += res.version() == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
   head += std::to_string(res.result_int());
   head += ' ';
   head += res.reason();
-  head += "\r\n";
+  head += "\r\n"sv;
   for (const auto& field : res) {
-    if (replaced_by(extra_headers, field.name_string())) continue;
+    if (client.added.has(field.name_string())) continue;
     head += field.name_string();
-    head += ": ";
+    head += ": "sv;
     head += field.value();
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  for (const auto& [name, value] : extra_headers) {
-    head += name;
-    head += ": ";
-    head += value;
-    head += "\r\n";
-  }
-  head += "\r\n";
+  head += client.added.lines();
+  head += "\r\n"sv;
   const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(client.chunk.data(), body_size)};
   client.stream.expire_after(timeout);
   auto [wec, n] = co_await asio::async_write(client.stream.socket, out, kNoThrow);
@@ -217,14 +205,14 @@ asio::awaitable<RelayResult> send_bodyless_request(TimedSocket& to, const http::
   head += req.method_string();
   head += ' ';
   head += req.target();
-  head += req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  head += req.version() == 10 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv;
   for (const auto& field : req) {
     head += field.name_string();
-    head += ": ";
+    head += ": "sv;
     head += field.value();
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   to.expire_after(timeout);
   auto [ec, n] = co_await asio::async_write(to.socket, asio::buffer(head), kNoThrow);
   to.expire_never();
@@ -264,12 +252,59 @@ void prepare_forward(http::request<http::buffer_body>& req, const ClientConnecti
   req.keep_alive(true);
 }
 
+// Streams a request with a body to the upstream (relay_body with its own
+// serializer: serializers are large, and frames over 1020 bytes are not
+// recycled by Asio).
+asio::awaitable<RelayResult> send_request_with_body(ClientConnection& client, beast::flat_buffer& buffer,
+                                                    RequestParser& parser, UpstreamConnection& up,
+                                                    std::chrono::milliseconds timeout) {
+  http::request_serializer<http::buffer_body> serializer{parser.get()};
+  co_return co_await relay_body(client.stream, buffer, parser, up.stream, serializer, client.chunk,
+                                timeout);
+}
+
+// Streams a response whose body has not all arrived (or is chunked, or ends
+// at close) to the client, with the added headers set on its head.
+asio::awaitable<RelayResult> stream_response(ClientConnection& client, UpstreamConnection& up,
+                                             ResponseParser& parser, std::chrono::milliseconds timeout) {
+  auto& res = parser.get();
+  for (std::size_t i = 0; i < client.added.size(); ++i) res.set(client.added.name(i), client.added.value(i));
+  http::response_serializer<http::buffer_body> out{res};
+  co_return co_await relay_body(up.stream, up.buffer, parser, client.stream, out, client.chunk, timeout);
+}
+
+// Tells a client waiting for "100 Continue" to send its body.
+asio::awaitable<bool> send_continue(ClientConnection& client, unsigned version,
+                                    std::chrono::milliseconds timeout) {
+  http::response<http::empty_body> cont{http::status::continue_, version};
+  client.stream.expire_after(timeout);
+  auto [ec, n] = co_await http::async_write(client.stream.socket, cont, kNoThrow);
+  client.stream.expire_never();
+  co_return !ec;
+}
+
+// Counts an upstream failure before its response started (for the breaker
+// too) and answers 504 for a timeout, else 502. Its own coroutine so that
+// forward's frame stays small enough for Asio to recycle.
+asio::awaitable<bool> answer_upstream_failure(ClientConnection& client, beast::flat_buffer& buffer,
+                                              RequestParser& parser, ProxyServer::Shared& shared,
+                                              const beast::error_code& ec, bool timed_out,
+                                              std::chrono::steady_clock::time_point started,
+                                              bool keep_alive) {
+  shared.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  shared.breaker.on_failure(took.count());
+  HttpReply failure = timed_out ? problem(504, "the upstream did not answer in time")
+                                : problem(502, "the upstream failed: " + ec.message());
+  co_return co_await answer(client, buffer, parser, failure, keep_alive, shared.options.limits);
+}
+
 // Sends the admitted request upstream and relays the response back with
-// `extra_headers` added. Answers 502/504 itself when the upstream fails
+// `client.added` added. Answers 502/504 itself when the upstream fails
 // before its response starts.
 asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buffer,
                               RequestParser& parser, ProxyLoop& loop, ProxyServer::Shared& shared,
-                              const std::vector<ratelimit::http::Header>& extra_headers,
                               bool keep_alive) {
   const ProxyOptions& o = shared.options;
   auto& req = parser.get();
@@ -281,34 +316,23 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
 
   // A client waiting for "100 Continue" gets it from us, now that the
   // request is admitted (the Expect header is not forwarded).
-  if (expects_continue && !bodyless) {
-    http::response<http::empty_body> cont{http::status::continue_, req.version()};
-    client.stream.expire_after(o.limits.body_timeout);
-    auto [ec, n] = co_await http::async_write(client.stream.socket, cont, kNoThrow);
-    client.stream.expire_never();
-    if (ec) {
-      shared.breaker.release();
-      co_return false;
-    }
+  if (expects_continue && !bodyless &&
+      !co_await send_continue(client, req.version(), o.limits.body_timeout)) {
+    shared.breaker.release();
+    co_return false;
   }
 
   std::unique_ptr<UpstreamConnection> up = loop.pool.take_idle();
   // The watchdog sees the upstream connection through the client's.
   struct InUse {
     ClientConnection& client;
-    ~InUse() { client.upstream = nullptr; }
+    ~InUse() {
+      client.upstream = nullptr;
+      client.response.reset();
+    }
   } in_use{client};
   const auto started = std::chrono::steady_clock::now();
-  const auto fail = [&](const beast::error_code& ec, bool timed_out) -> HttpReply {
-    shared.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - started);
-    shared.breaker.on_failure(took.count());
-    if (timed_out) return problem(504, "the upstream did not answer in time");
-    return problem(502, "the upstream failed: " + ec.message());
-  };
 
-  std::optional<ResponseParser> response_parser;
   // A reused connection may have been closed by the upstream while idle:
   // a bodyless request is then retried once on a fresh connection.
   for (int attempt = 0;; ++attempt) {
@@ -321,21 +345,20 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
                                                          shared.upstream_endpoints, kNoThrow);
       up->stream.expire_never();
       if (ec) {
-        const bool timed_out = up->stream.timed_out;
-        HttpReply failure = fail(ec, timed_out);
-        co_return co_await answer(client, buffer, parser, failure, keep_alive, o.limits);
+        co_return co_await answer_upstream_failure(client, buffer, parser, shared, ec,
+                                                   up->stream.timed_out, started, keep_alive);
       }
       beast::error_code ignored;
       up->stream.socket.set_option(tcp::no_delay(true), ignored);
     }
     client.upstream = up.get();
+    // (if/else, not ?:, around co_await: GCC 12 has mishandled co_await in a
+    // conditional expression.)
     RelayResult sent;
     if (bodyless) {
       sent = co_await send_bodyless_request(up->stream, req, client.head, o.upstream_timeout);
     } else {
-      http::request_serializer<http::buffer_body> serializer{req};
-      sent = co_await relay_body(client.stream, buffer, parser, up->stream, serializer, client.chunk,
-                                 o.upstream_timeout);
+      sent = co_await send_request_with_body(client, buffer, parser, *up, o.upstream_timeout);
     }
     if (sent.ec && sent.failed == Side::from) {  // the client went away mid-body
       shared.breaker.release();
@@ -343,15 +366,14 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
     }
     beast::error_code ec = sent.ec;
     if (!ec) {
-      response_parser.emplace();
-      response_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
-      response_parser->header_limit(static_cast<std::uint32_t>(o.limits.header_limit));
-      if (head) response_parser->skip(true);
+      ResponseParser& response = client.response.emplace();
+      response.body_limit(std::numeric_limits<std::uint64_t>::max());
+      response.header_limit(static_cast<std::uint32_t>(o.limits.header_limit));
+      if (head) response.skip(true);
       up->stream.expire_after(o.upstream_timeout);
-      auto [rec, rn] =
-          co_await http::async_read_header(up->stream.socket, up->buffer, *response_parser, kNoThrow);
+      std::tie(ec, std::ignore) =
+          co_await http::async_read_header(up->stream.socket, up->buffer, response, kNoThrow);
       up->stream.expire_never();
-      ec = rec;
     }
     if (!ec) break;
     const bool timed_out = up->stream.timed_out;
@@ -360,11 +382,12 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
       up.reset();  // a stale keep-alive connection: try a fresh one
       continue;
     }
-    HttpReply failure = fail(ec, timed_out);
-    co_return co_await answer(client, buffer, parser, failure, keep_alive, o.limits);
+    co_return co_await answer_upstream_failure(client, buffer, parser, shared, ec, timed_out, started,
+                                               keep_alive);
   }
 
-  auto& res = response_parser->get();
+  ResponseParser& response = *client.response;
+  auto& res = response.get();
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   if (is_failure_status(res.result_int(), o.failure_statuses)) {
@@ -376,8 +399,7 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
   bool upstream_reusable = res.keep_alive();
   // A body that ends when the upstream closes: re-framed as chunks for an
   // HTTP/1.1 client, else the client connection closes after it too.
-  const bool until_close = !response_parser->is_done() && !response_parser->chunked() &&
-                           !response_parser->content_length();
+  const bool until_close = !response.is_done() && !response.chunked() && !response.content_length();
   if (until_close) {
     upstream_reusable = false;
     if (req.version() >= 11) {
@@ -391,13 +413,10 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
   res.keep_alive(keep_alive);
 
   RelayResult relayed;
-  if (!until_close && whole_response_buffered(*response_parser, up->buffer, client.chunk)) {
-    relayed = co_await send_buffered_response(client, *up, *response_parser, extra_headers, o.upstream_timeout);
+  if (!until_close && whole_response_buffered(response, up->buffer, client.chunk)) {
+    relayed = co_await send_buffered_response(client, *up, response, o.upstream_timeout);
   } else {
-    for (const auto& [name, value] : extra_headers) res.set(name, value);
-    http::response_serializer<http::buffer_body> out{res};
-    relayed = co_await relay_body(up->stream, up->buffer, *response_parser, client.stream, out,
-                                  client.chunk, o.upstream_timeout);
+    relayed = co_await stream_response(client, *up, response, o.upstream_timeout);
   }
   if (relayed.ec) {
     // Too late for an error reply: the client has the head already.
@@ -409,30 +428,15 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
   co_return keep_alive;
 }
 
-// One request on a client connection; returns whether the connection
-// serves another.
-asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buffer,
-                               RequestParser& parser, ProxyLoop& loop,
-                               ProxyServer::Shared& shared) {
+// Decides an admitted-or-not request through the policy, filling
+// `client.added` with the headers its response gets; returns the reply to
+// send instead of forwarding (429, 403, 400, 503), if any. Not a coroutine:
+// its locals (the decision, the request's attributes) stay on the stack
+// instead of making exchange's frame too large for Asio to recycle.
+std::optional<HttpReply> judge(const http::request<http::buffer_body>& req, std::string_view path,
+                               ClientConnection& client, ProxyServer::Shared& shared) {
   const ProxyOptions& o = shared.options;
-  auto& req = parser.get();
-  const bool keep_alive = req.keep_alive() && !loop.stopping;
-  const std::string target(req.target());
-  const std::string_view path = path_of(target);
-
-  // The breaker first: a request the upstream cannot serve now is not
-  // charged to the caller's limits.
-  if (!shared.breaker.try_acquire()) {
-    shared.breaker_rejected.fetch_add(1, std::memory_order_relaxed);
-    HttpReply unavailable = upstream_unavailable(shared.breaker.retry_after());
-    co_return co_await answer(client, buffer, parser, unavailable, keep_alive, o.limits);
-  }
-  if (is_bypassed(path, o.bypass)) {
-    shared.bypassed.fetch_add(1, std::memory_order_relaxed);
-    co_return co_await forward(client, buffer, parser, loop, shared, {}, keep_alive);
-  }
-
-  const ClientIdentity id = client_identity(req.base(), target, client.peer, o.identity);
+  const ClientIdentity id = client_identity(req.base(), req.target(), client.peer, o.identity);
   ratelimit::policy::Request request;
   request.user = id.user;
   request.api_key = id.api_key;
@@ -442,21 +446,19 @@ asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buf
   DecisionOutcome outcome;
   const auto start = std::chrono::steady_clock::now();
   std::optional<HttpReply> refusal;
-  std::vector<ratelimit::http::Header> headers;
   try {
     const ratelimit::policy::PolicyDecision d = shared.engine.decide(request);
     outcome = policy_outcome(d, request, shared.engine);
-    headers = policy_headers(d, o.header_styles, shared.clock->now());
+    write_policy_headers(d, o.header_styles, shared.clock->now(), client.added);
     if (!d.allowed) {
       shared.denied.fetch_add(1, std::memory_order_relaxed);
       const std::string scope = d.denylisted ? "denylist" : d.scope;
       const auto body = ratelimit::http::denial_body(o.error_format, d.decision, scope);
-      HttpReply reply;
+      HttpReply& reply = refusal.emplace();
       reply.status = d.denylisted ? 403 : 429;
       reply.content_type = body.content_type;
       reply.body = body.body;
-      reply.headers = headers;
-      refusal = std::move(reply);
+      reply.headers = client.added.to_vector();
     }
   } catch (const ratelimit::InvalidRequest& e) {
     refusal = problem(400, e.what());
@@ -468,11 +470,36 @@ asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buf
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     shared.observe(outcome, took.count());
   }
-  if (refusal) {
+  return refusal;
+}
+
+// One request on a client connection; returns whether the connection
+// serves another.
+asio::awaitable<bool> exchange(ClientConnection& client, beast::flat_buffer& buffer,
+                               RequestParser& parser, ProxyLoop& loop,
+                               ProxyServer::Shared& shared) {
+  const ProxyOptions& o = shared.options;
+  auto& req = parser.get();
+  const bool keep_alive = req.keep_alive() && !loop.stopping;
+  client.added.clear();
+
+  // The breaker first: a request the upstream cannot serve now is not
+  // charged to the caller's limits.
+  if (!shared.breaker.try_acquire()) {
+    shared.breaker_rejected.fetch_add(1, std::memory_order_relaxed);
+    HttpReply unavailable = upstream_unavailable(shared.breaker.retry_after());
+    co_return co_await answer(client, buffer, parser, unavailable, keep_alive, o.limits);
+  }
+  const std::string_view path = path_of(req.target());
+  if (is_bypassed(path, o.bypass)) {
+    shared.bypassed.fetch_add(1, std::memory_order_relaxed);
+    co_return co_await forward(client, buffer, parser, loop, shared, keep_alive);
+  }
+  if (std::optional<HttpReply> refusal = judge(req, path, client, shared)) {
     shared.breaker.release();
     co_return co_await answer(client, buffer, parser, *refusal, keep_alive, o.limits);
   }
-  co_return co_await forward(client, buffer, parser, loop, shared, headers, keep_alive);
+  co_return co_await forward(client, buffer, parser, loop, shared, keep_alive);
 }
 
 }  // namespace

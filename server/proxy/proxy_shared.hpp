@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "proxy/added_headers.hpp"
 #include "proxy/proxy_server.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -40,6 +43,9 @@ struct ProxyServer::Shared {
       upstream_failures{0}, breaker_rejected{0};
 };
 
+using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+
 /// One client connection: its socket, whether it waits for a request, and
 /// the upstream connection it is using (so the watchdog sees both).
 struct ClientConnection {
@@ -55,6 +61,12 @@ struct ClientConnection {
   /// A whole buffered response's head, rendered by hand (reused: no
   /// allocation per response once it has grown).
   std::string head;
+  /// The rate-limit headers for the current request's response.
+  AddedHeaders added;
+  /// The upstream response being relayed. Here rather than in a coroutine
+  /// frame: Asio recycles frames of at most 1020 bytes only, and a larger
+  /// one costs a malloc (with a fast-bin consolidation) per request.
+  std::optional<ResponseParser> response;
 };
 
 /// One event loop's part of the proxy.

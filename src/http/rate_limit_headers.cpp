@@ -1,6 +1,7 @@
 #include "ratelimit/http/rate_limit_headers.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 namespace ratelimit::http {
@@ -45,44 +46,93 @@ bool enable_style(HeaderStyles& styles, std::string_view name) noexcept {
   return true;
 }
 
-std::vector<Header> rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles) {
-  const Decision& d = input.decision;
-  const std::string limit = std::to_string(d.limit);
-  const std::string remaining = std::to_string(d.remaining);
-  const std::string reset_epoch =
-      std::to_string(epoch_seconds_rounded_up(input.now, d.reset_after));
-  const std::string scope = printable(input.scope);
+namespace {
 
-  std::vector<Header> out;
-  out.reserve(12);
+// A decimal integer in a stack buffer.
+class Digits {
+ public:
+  explicit Digits(std::int64_t value) noexcept {
+    size_ = static_cast<std::size_t>(std::to_chars(text_, text_ + sizeof text_, value).ptr - text_);
+  }
+  [[nodiscard]] std::string_view view() const noexcept { return {text_, size_}; }
+
+ private:
+  char text_[24];
+  std::size_t size_ = 0;
+};
+
+bool is_printable(std::string_view text) noexcept {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte != 0x7f;
+  });
+}
+
+class VectorSink final : public HeaderSink {
+ public:
+  explicit VectorSink(std::vector<Header>& out) : out_(out) {}
+  void add(std::string_view name, std::string_view value) override {
+    out_.emplace_back(std::string(name), std::string(value));
+  }
+
+ private:
+  std::vector<Header>& out_;
+};
+
+}  // namespace
+
+void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles,
+                              HeaderSink& sink) {
+  const Decision& d = input.decision;
+  const Digits limit(d.limit);
+  const Digits remaining(d.remaining);
+  const Digits reset_epoch(epoch_seconds_rounded_up(input.now, d.reset_after));
+  // Only a name with control characters costs a copy (they are dropped).
+  std::string cleaned;
+  std::string_view scope = input.scope;
+  if (!is_printable(scope)) {
+    cleaned = printable(scope);
+    scope = cleaned;
+  }
+
   if (styles.ietf) {
-    out.emplace_back("RateLimit-Limit", limit);
-    out.emplace_back("RateLimit-Remaining", remaining);
-    out.emplace_back("RateLimit-Reset", std::to_string(seconds_rounded_up(d.reset_after)));
+    sink.add("RateLimit-Limit", limit.view());
+    sink.add("RateLimit-Remaining", remaining.view());
+    sink.add("RateLimit-Reset", Digits(seconds_rounded_up(d.reset_after)).view());
     if (input.window > 0) {
       const std::int64_t quota = input.window_limit > 0 ? input.window_limit : d.limit;
-      out.emplace_back("RateLimit-Policy", std::to_string(quota) + ";w=" +
-                                               std::to_string(seconds_rounded_up(input.window)));
+      char policy[64];
+      char* end = std::to_chars(policy, policy + 24, quota).ptr;
+      *end++ = ';';
+      *end++ = 'w';
+      *end++ = '=';
+      end = std::to_chars(end, policy + sizeof policy, seconds_rounded_up(input.window)).ptr;
+      sink.add("RateLimit-Policy", std::string_view(policy, static_cast<std::size_t>(end - policy)));
     }
   }
   if (styles.x_ratelimit || styles.github) {
-    out.emplace_back("X-RateLimit-Limit", limit);
-    out.emplace_back("X-RateLimit-Remaining", remaining);
-    out.emplace_back("X-RateLimit-Reset", reset_epoch);
-    out.emplace_back("X-RateLimit-Used",
-                     std::to_string(std::max<std::int64_t>(0, d.limit - d.remaining)));
-    if (styles.github) out.emplace_back("X-RateLimit-Resource", scope);
+    sink.add("X-RateLimit-Limit", limit.view());
+    sink.add("X-RateLimit-Remaining", remaining.view());
+    sink.add("X-RateLimit-Reset", reset_epoch.view());
+    sink.add("X-RateLimit-Used", Digits(std::max<std::int64_t>(0, d.limit - d.remaining)).view());
+    if (styles.github) sink.add("X-RateLimit-Resource", scope);
   }
   if (styles.twitter) {
-    out.emplace_back("x-rate-limit-limit", limit);
-    out.emplace_back("x-rate-limit-remaining", remaining);
-    out.emplace_back("x-rate-limit-reset", reset_epoch);
+    sink.add("x-rate-limit-limit", limit.view());
+    sink.add("x-rate-limit-remaining", remaining.view());
+    sink.add("x-rate-limit-reset", reset_epoch.view());
   }
   if (!d.allowed) {
-    if (!d.never_admissible())
-      out.emplace_back("Retry-After", std::to_string(seconds_rounded_up(d.retry_after)));
-    if (!scope.empty()) out.emplace_back("X-RateLimit-Scope", scope);
+    if (!d.never_admissible()) sink.add("Retry-After", Digits(seconds_rounded_up(d.retry_after)).view());
+    if (!scope.empty()) sink.add("X-RateLimit-Scope", scope);
   }
+}
+
+std::vector<Header> rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles) {
+  std::vector<Header> out;
+  out.reserve(12);
+  VectorSink sink(out);
+  write_rate_limit_headers(input, styles, sink);
   return out;
 }
 

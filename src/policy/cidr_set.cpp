@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -304,10 +306,16 @@ std::uint32_t IpAddress::v4() const noexcept {
 std::string IpAddress::to_string() const {
   std::array<char, INET6_ADDRSTRLEN> buffer{};
   if (is_v4()) {
-    (void)inet_ntop(AF_INET, bytes_.data() + 12, buffer.data(), buffer.size());
-  } else {
-    (void)inet_ntop(AF_INET6, bytes_.data(), buffer.data(), buffer.size());
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, and proxy mode
+    // renders the caller's address on every request.
+    char* out = buffer.data();
+    for (std::size_t i = 12; i < 16; ++i) {
+      if (i > 12) *out++ = '.';
+      out = std::to_chars(out, buffer.data() + buffer.size(), bytes_[i]).ptr;
+    }
+    return std::string(buffer.data(), out);
   }
+  (void)inet_ntop(AF_INET6, bytes_.data(), buffer.data(), buffer.size());
   return buffer.data();
 }
 

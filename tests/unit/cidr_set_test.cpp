@@ -1,5 +1,6 @@
 #include "ratelimit/policy/cidr_set.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -89,6 +90,22 @@ TEST(IpAddress, ParsesAndPrintsCanonically) {
     EXPECT_EQ(a->is_v4(), c.v4);
     EXPECT_EQ(a->to_string(), c.canonical);
     EXPECT_EQ(IpAddress::parse(a->to_string()), a);
+  }
+}
+
+// to_string formats IPv4 by hand: it must agree with inet_ntop everywhere.
+TEST(IpAddress, PrintsIPv4AsInetNtopDoes) {
+  std::uint32_t x = 0x9e3779b9;
+  for (int i = 0; i < 100000; ++i) {
+    x = x * 1664525u + 1013904223u;  // an LCG walks the whole 32-bit range
+    const std::uint32_t value = i < 256 ? static_cast<std::uint32_t>(i) * 0x01010101u : x;
+    in_addr raw{};
+    raw.s_addr = htonl(value);
+    char expected[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, &raw, expected, sizeof expected), nullptr);
+    const auto parsed = IpAddress::parse(expected);
+    ASSERT_TRUE(parsed.has_value()) << expected;
+    ASSERT_EQ(parsed->to_string(), expected);
   }
 }
 

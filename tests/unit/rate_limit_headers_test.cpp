@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,47 @@ TEST(RateLimitHeaders, SecondsRoundUp) {
   EXPECT_EQ(seconds_rounded_up(1), 1);
   EXPECT_EQ(seconds_rounded_up(kMicrosPerSecond), 1);
   EXPECT_EQ(seconds_rounded_up(kMicrosPerSecond + 1), 2);
+}
+
+// Renders what a sink receives as "name: value" lines, as a server would.
+class LineSink final : public HeaderSink {
+ public:
+  void add(std::string_view name, std::string_view value) override {
+    lines.push_back(std::string(name) + ": " + std::string(value));
+  }
+  std::vector<std::string> lines;
+};
+
+TEST(RateLimitHeaders, TheSinkFormHandsOverExactlyTheListsHeaders) {
+  HeaderInput extreme = denied();
+  extreme.decision.limit = std::numeric_limits<std::int64_t>::max();
+  extreme.decision.remaining = std::numeric_limits<std::int64_t>::min() + 1;
+  extreme.window_limit = std::numeric_limits<std::int64_t>::max();
+  extreme.window = std::numeric_limits<Micros>::max();
+  HeaderInput control = denied();
+  control.scope = "per\r\nuser\x7f";
+  HeaderInput allowed = denied();
+  allowed.decision.allowed = true;
+  allowed.window = 0;
+  for (const HeaderInput& in : {denied(), extreme, control, allowed}) {
+    for (int mask = 0; mask < 16; ++mask) {
+      const HeaderStyles styles{.ietf = (mask & 1) != 0, .x_ratelimit = (mask & 2) != 0,
+                                .github = (mask & 4) != 0, .twitter = (mask & 8) != 0};
+      std::vector<std::string> expected;
+      for (const auto& [name, value] : rate_limit_headers(in, styles)) expected.push_back(name + ": " + value);
+      LineSink sink;
+      write_rate_limit_headers(in, styles, sink);
+      EXPECT_EQ(sink.lines, expected) << "styles mask " << mask;
+    }
+  }
+  LineSink sink;
+  write_rate_limit_headers(extreme, HeaderStyles{}, sink);
+  EXPECT_EQ(sink.lines[0], "RateLimit-Limit: 9223372036854775807");
+  EXPECT_EQ(sink.lines[1], "RateLimit-Remaining: -9223372036854775807");
+  EXPECT_EQ(sink.lines[3], "RateLimit-Policy: 9223372036854775807;w=9223372036855");
+  LineSink cleaned;
+  write_rate_limit_headers(control, HeaderStyles{}, cleaned);
+  EXPECT_EQ(cleaned.lines.back(), "X-RateLimit-Scope: peruser");
 }
 
 }  // namespace

@@ -62,6 +62,22 @@ using Header = std::pair<std::string, std::string>;
 [[nodiscard]] std::vector<Header> rate_limit_headers(const HeaderInput& input,
                                                      const HeaderStyles& styles);
 
+/// Receives headers one at a time: the allocation-free form of
+/// rate_limit_headers, for servers that render headers straight into their
+/// output. `name` and `value` are valid only during the call.
+class HeaderSink {
+ public:
+  virtual void add(std::string_view name, std::string_view value) = 0;
+
+ protected:
+  ~HeaderSink() = default;
+};
+
+/// rate_limit_headers' headers, in the same order, handed to `sink`. Allocates
+/// nothing (unless `scope` holds control characters, which are dropped).
+void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles,
+                              HeaderSink& sink);
+
 /// µs as whole seconds, rounded up (0 stays 0; negative counts as 0).
 [[nodiscard]] std::int64_t seconds_rounded_up(Micros us) noexcept;
 
