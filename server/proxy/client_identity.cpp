@@ -93,8 +93,9 @@ std::string query_parameter(std::string_view target, std::string_view name) {
   return {};
 }
 
-ClientIdentity client_identity(const boost::beast::http::fields& headers, std::string_view target,
-                               std::string_view peer, const IdentitySettings& settings) {
+template <class Fields>
+ClientIdentity client_identity(const Fields& headers, std::string_view target, std::string_view peer,
+                               const IdentitySettings& settings) {
   ClientIdentity out;
   if (!settings.user_header.empty()) {
     if (const auto it = headers.find(settings.user_header); it != headers.end()) {
@@ -143,5 +144,10 @@ ClientIdentity client_identity(const boost::beast::http::fields& headers, std::s
   }
   return out;
 }
+
+template ClientIdentity client_identity(const boost::beast::http::fields&, std::string_view,
+                                        std::string_view, const IdentitySettings&);
+template ClientIdentity client_identity(const ProxyFields&, std::string_view, std::string_view,
+                                        const IdentitySettings&);
 
 }  // namespace ratelimitd::proxy

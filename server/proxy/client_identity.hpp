@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/field_arena.hpp"
 #include "ratelimit/policy/cidr_set.hpp"
 
 namespace ratelimitd::proxy {
@@ -35,9 +36,16 @@ struct ClientIdentity {
 /// is not an IP address (ports and brackets are accepted and dropped) ends the
 /// walk at the address after it. Without X-Forwarded-For, a trusted peer's
 /// X-Real-IP is used when it parses.
-[[nodiscard]] ClientIdentity client_identity(const boost::beast::http::fields& headers,
-                                             std::string_view target, std::string_view peer,
-                                             const IdentitySettings& settings);
+///
+/// `Fields` is Beast's `http::fields` or proxy mode's arena-backed
+/// `ProxyFields` (both are compiled in client_identity.cpp).
+template <class Fields>
+[[nodiscard]] ClientIdentity client_identity(const Fields& headers, std::string_view target,
+                                             std::string_view peer, const IdentitySettings& settings);
+extern template ClientIdentity client_identity(const boost::beast::http::fields&, std::string_view,
+                                               std::string_view, const IdentitySettings&);
+extern template ClientIdentity client_identity(const ProxyFields&, std::string_view, std::string_view,
+                                               const IdentitySettings&);
 
 /// True when `address` (text) lies in one of `ranges`.
 [[nodiscard]] bool is_trusted(std::string_view address,

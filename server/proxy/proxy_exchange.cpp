@@ -36,7 +36,7 @@ constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
 // Hop-by-hop headers (RFC 9110 7.6.1): they describe one connection, so a
 // proxy must not pass them on. Transfer-Encoding is left to Beast, which
 // re-frames the body for the next hop.
-void drop_hop_by_hop(http::fields& fields) {
+void drop_hop_by_hop(ProxyFields& fields) {
   for (const auto field :
        {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
         http::field::te, http::field::trailer, http::field::upgrade, http::field::expect}) {
@@ -105,9 +105,9 @@ struct RelayResult {
 // at once.
 template <bool isRequest>
 asio::awaitable<RelayResult> relay_body(TimedSocket& from, beast::flat_buffer& from_buffer,
-                                        http::parser<isRequest, http::buffer_body>& parser,
+                                        http::parser<isRequest, http::buffer_body, ArenaAllocator<char>>& parser,
                                         TimedSocket& to,
-                                        http::serializer<isRequest, http::buffer_body>& serializer,
+                                        http::serializer<isRequest, http::buffer_body, ProxyFields>& serializer,
                                         std::span<char> chunk, std::chrono::milliseconds timeout) {
   auto& body = parser.get().body();
   if (!parser.is_done() && from_buffer.size() == 0) {
@@ -199,7 +199,7 @@ asio::awaitable<RelayResult> send_buffered_response(ClientConnection& client, Up
 // Sends a request without a body (the parser is done: GET, HEAD, ...) in
 // one write with a hand-rendered head, as send_buffered_response does for
 // responses. `head` is scratch space.
-asio::awaitable<RelayResult> send_bodyless_request(TimedSocket& to, const http::request<http::buffer_body>& req,
+asio::awaitable<RelayResult> send_bodyless_request(TimedSocket& to, const ProxyRequest& req,
                                                    std::string& head, std::chrono::milliseconds timeout) {
   head.clear();
   head += req.method_string();
@@ -234,7 +234,7 @@ HttpReply upstream_unavailable(ratelimit::Micros retry_after) {
 // The request as the upstream gets it: hop-by-hop headers dropped,
 // X-Forwarded-For extended (or, from an untrusted peer, replaced: its chain
 // could be forged), keep-alive to the upstream.
-void prepare_forward(http::request<http::buffer_body>& req, const ClientConnection& client,
+void prepare_forward(ProxyRequest& req, const ClientConnection& client,
                      const ProxyServer::Shared& shared) {
   drop_hop_by_hop(req);
   const bool trusted = is_trusted(client.peer, shared.options.identity.trusted_proxies);
@@ -258,7 +258,7 @@ void prepare_forward(http::request<http::buffer_body>& req, const ClientConnecti
 asio::awaitable<RelayResult> send_request_with_body(ClientConnection& client, beast::flat_buffer& buffer,
                                                     RequestParser& parser, UpstreamConnection& up,
                                                     std::chrono::milliseconds timeout) {
-  http::request_serializer<http::buffer_body> serializer{parser.get()};
+  http::request_serializer<http::buffer_body, ProxyFields> serializer{parser.get()};
   co_return co_await relay_body(client.stream, buffer, parser, up.stream, serializer, client.chunk,
                                 timeout);
 }
@@ -269,7 +269,7 @@ asio::awaitable<RelayResult> stream_response(ClientConnection& client, UpstreamC
                                              ResponseParser& parser, std::chrono::milliseconds timeout) {
   auto& res = parser.get();
   for (std::size_t i = 0; i < client.added.size(); ++i) res.set(client.added.name(i), client.added.value(i));
-  http::response_serializer<http::buffer_body> out{res};
+  http::response_serializer<http::buffer_body, ProxyFields> out{res};
   co_return co_await relay_body(up.stream, up.buffer, parser, client.stream, out, client.chunk, timeout);
 }
 
@@ -366,7 +366,8 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
     }
     beast::error_code ec = sent.ec;
     if (!ec) {
-      ResponseParser& response = client.response.emplace();
+      ResponseParser& response = client.response.emplace(
+          std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&client.arena)));
       response.body_limit(std::numeric_limits<std::uint64_t>::max());
       response.header_limit(static_cast<std::uint32_t>(o.limits.header_limit));
       if (head) response.skip(true);
@@ -433,10 +434,10 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
 // send instead of forwarding (429, 403, 400, 503), if any. Not a coroutine:
 // its locals (the decision, the request's attributes) stay on the stack
 // instead of making exchange's frame too large for Asio to recycle.
-std::optional<HttpReply> judge(const http::request<http::buffer_body>& req, std::string_view path,
+std::optional<HttpReply> judge(const ProxyRequest& req, std::string_view path,
                                ClientConnection& client, ProxyServer::Shared& shared) {
   const ProxyOptions& o = shared.options;
-  const ClientIdentity id = client_identity(req.base(), req.target(), client.peer, o.identity);
+  const ClientIdentity id = client_identity<ProxyFields>(req, req.target(), client.peer, o.identity);
   ratelimit::policy::Request request;
   request.user = id.user;
   request.api_key = id.api_key;
@@ -510,7 +511,9 @@ asio::awaitable<void> serve_client(std::shared_ptr<ClientConnection> client, Pro
   const ServerLimits& limits = shared->options.limits;
   beast::flat_buffer buffer;
   while (!loop.stopping) {
-    RequestParser parser;
+    client->arena.reset();  // the last exchange's parsers are gone
+    RequestParser parser(std::piecewise_construct, std::make_tuple(),
+                         std::make_tuple(ArenaAllocator<char>(&client->arena)));
     parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // streamed
     client->idle = true;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proxy/added_headers.hpp"
+#include "proxy/field_arena.hpp"
 #include "proxy/proxy_server.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -43,8 +44,10 @@ struct ProxyServer::Shared {
       upstream_failures{0}, breaker_rejected{0};
 };
 
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+// Both messages of an exchange keep their fields in the connection's arena.
+using ProxyRequest = boost::beast::http::request<boost::beast::http::buffer_body, ProxyFields>;
+using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body, ArenaAllocator<char>>;
+using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body, ArenaAllocator<char>>;
 
 /// One client connection: its socket, whether it waits for a request, and
 /// the upstream connection it is using (so the watchdog sees both).
@@ -63,6 +66,9 @@ struct ClientConnection {
   std::string head;
   /// The rate-limit headers for the current request's response.
   AddedHeaders added;
+  /// The fields of the current request and its upstream response; reset
+  /// before each request is read (when neither parser is alive).
+  FieldArena arena;
   /// The upstream response being relayed. Here rather than in a coroutine
   /// frame: Asio recycles frames of at most 1020 bytes only, and a larger
   /// one costs a malloc (with a fast-bin consolidation) per request.

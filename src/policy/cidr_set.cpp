@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstring>
 #include <limits>
 
@@ -308,12 +307,16 @@ std::string IpAddress::to_string() const {
   if (is_v4()) {
     // By hand: glibc's inet_ntop formats IPv4 with sprintf, and proxy mode
     // renders the caller's address on every request.
-    char* out = buffer.data();
+    std::string out;
+    out.reserve(15);
     for (std::size_t i = 12; i < 16; ++i) {
-      if (i > 12) *out++ = '.';
-      out = std::to_chars(out, buffer.data() + buffer.size(), bytes_[i]).ptr;
+      if (i > 12) out += '.';
+      const unsigned octet = bytes_[i];
+      if (octet >= 100) out += static_cast<char>('0' + octet / 100);
+      if (octet >= 10) out += static_cast<char>('0' + octet / 10 % 10);
+      out += static_cast<char>('0' + octet % 10);
     }
-    return std::string(buffer.data(), out);
+    return out;
   }
   (void)inet_ntop(AF_INET6, bytes_.data(), buffer.data(), buffer.size());
   return buffer.data();
