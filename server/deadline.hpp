@@ -8,11 +8,31 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <ctime>
 
 namespace ratelimitd {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 inline constexpr std::chrono::milliseconds kWatchdogTick{100};
+
+/// A deadline `timeout` from now, never earlier, read from the coarse
+/// monotonic clock (the kernel's tick; no TSC read, several times cheaper in
+/// a VM). Every socket operation sets one, and the watchdog's tick is far
+/// coarser. steady_clock is CLOCK_MONOTONIC, the same clock at full
+/// resolution, so the two compare; adding the coarse clock's resolution keeps
+/// the deadline from coming early.
+inline SteadyTime deadline_after(std::chrono::milliseconds timeout) noexcept {
+  static const std::chrono::nanoseconds resolution = [] {
+    timespec res{};
+    ::clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+    return std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec);
+  }();
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(
+             std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec) + resolution)) +
+         timeout;
+}
 
 /// A socket with a deadline. Only its event loop's thread touches it.
 struct TimedSocket {
@@ -23,7 +43,7 @@ struct TimedSocket {
 
   /// The next operations must end within `timeout` from now.
   void expire_after(std::chrono::milliseconds timeout) {
-    deadline = std::chrono::steady_clock::now() + timeout;
+    deadline = deadline_after(timeout);
   }
   void expire_never() { deadline = SteadyTime::max(); }
   /// Called by the watchdog: closes the socket once its deadline passed,

@@ -38,7 +38,11 @@ struct Loop {
   bool stopping = false;
   std::optional<asio::steady_timer> drain_timer;  // reset before `io` goes (~Loop)
 
-  asio::io_context io{1};
+  // One thread runs this loop, and every socket operation on it (also the
+  // stop, posted to it) happens on that thread: Asio's per-socket locks
+  // (a mutex pair per operation) are not needed. Posting from other threads
+  // stays safe (the scheduler keeps its lock). TSan runs the service tests.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<tcp::acceptor> acceptor;
   // Other listeners' stop actions (HttpServer::attach).
   std::vector<std::function<void()>> on_stop;
