@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <string>
 
 namespace ratelimit::http {
@@ -61,6 +62,16 @@ class Digits {
   std::size_t size_ = 0;
 };
 
+// limit - remaining, at least 0, saturating instead of overflowing for a
+// decision with out-of-range numbers.
+std::int64_t used(const Decision& d) noexcept {
+  std::int64_t out = 0;
+  if (__builtin_sub_overflow(d.limit, d.remaining, &out)) {
+    out = d.remaining < 0 ? std::numeric_limits<std::int64_t>::max() : 0;
+  }
+  return std::max<std::int64_t>(0, out);
+}
+
 bool is_printable(std::string_view text) noexcept {
   return std::all_of(text.begin(), text.end(), [](char c) {
     const auto byte = static_cast<unsigned char>(c);
@@ -114,7 +125,7 @@ void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styl
     sink.add("X-RateLimit-Limit", limit.view());
     sink.add("X-RateLimit-Remaining", remaining.view());
     sink.add("X-RateLimit-Reset", reset_epoch.view());
-    sink.add("X-RateLimit-Used", Digits(std::max<std::int64_t>(0, d.limit - d.remaining)).view());
+    sink.add("X-RateLimit-Used", Digits(used(d)).view());
     if (styles.github) sink.add("X-RateLimit-Resource", scope);
   }
   if (styles.twitter) {

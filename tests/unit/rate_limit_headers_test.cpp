@@ -151,6 +151,7 @@ TEST(RateLimitHeaders, TheSinkFormHandsOverExactlyTheListsHeaders) {
   EXPECT_EQ(sink.lines[0], "RateLimit-Limit: 9223372036854775807");
   EXPECT_EQ(sink.lines[1], "RateLimit-Remaining: -9223372036854775807");
   EXPECT_EQ(sink.lines[3], "RateLimit-Policy: 9223372036854775807;w=9223372036855");
+  EXPECT_EQ(sink.lines[7], "X-RateLimit-Used: 9223372036854775807");  // saturated, not overflowed
   LineSink cleaned;
   write_rate_limit_headers(control, HeaderStyles{}, cleaned);
   EXPECT_EQ(cleaned.lines.back(), "X-RateLimit-Scope: peruser");
