@@ -36,14 +36,9 @@ void write_policy_headers(const PolicyDecision& decision, const ratelimit::http:
 std::vector<ratelimit::http::Header> policy_headers(const PolicyDecision& decision,
                                                     const ratelimit::http::HeaderStyles& styles,
                                                     ratelimit::Micros now) {
-  struct Collect final : ratelimit::http::HeaderSink {
-    std::vector<ratelimit::http::Header> headers;
-    void add(std::string_view name, std::string_view value) override {
-      headers.emplace_back(std::string(name), std::string(value));
-    }
-  } collect;
-  write_policy_headers(decision, styles, now, collect);
-  return std::move(collect.headers);
+  ratelimit::http::HeaderList list;
+  write_policy_headers(decision, styles, now, list);
+  return std::move(list.headers);
 }
 
 DecisionOutcome policy_outcome(const PolicyDecision& d, const ratelimit::policy::Request& request,

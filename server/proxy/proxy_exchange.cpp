@@ -429,9 +429,9 @@ asio::awaitable<bool> forward(ClientConnection& client, beast::flat_buffer& buff
   co_return keep_alive;
 }
 
-// Decides an admitted-or-not request through the policy, filling
-// `client.added` with the headers its response gets; returns the reply to
-// send instead of forwarding (429, 403, 400, 503), if any. Not a coroutine:
+// Decides a request through the policy, filling `client.added` with the
+// headers its response gets; returns the reply to send instead of
+// forwarding (429, 403, 400, 503), if any. Not a coroutine:
 // its locals (the decision, the request's attributes) stay on the stack
 // instead of making exchange's frame too large for Asio to recycle.
 std::optional<HttpReply> judge(const ProxyRequest& req, std::string_view path,

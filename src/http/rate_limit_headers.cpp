@@ -25,30 +25,6 @@ std::int64_t epoch_seconds_rounded_up(Micros now, Micros after) noexcept {
   return seconds_rounded_up(at);
 }
 
-}  // namespace
-
-std::int64_t seconds_rounded_up(Micros us) noexcept {
-  if (us <= 0) return 0;
-  return us / kMicrosPerSecond + (us % kMicrosPerSecond != 0 ? 1 : 0);
-}
-
-bool enable_style(HeaderStyles& styles, std::string_view name) noexcept {
-  if (name == "ietf") {
-    styles.ietf = true;
-  } else if (name == "x-ratelimit") {
-    styles.x_ratelimit = true;
-  } else if (name == "github") {
-    styles.github = true;
-  } else if (name == "twitter") {
-    styles.twitter = true;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-namespace {
-
 // A decimal integer in a stack buffer.
 class Digits {
  public:
@@ -79,18 +55,27 @@ bool is_printable(std::string_view text) noexcept {
   });
 }
 
-class VectorSink final : public HeaderSink {
- public:
-  explicit VectorSink(std::vector<Header>& out) : out_(out) {}
-  void add(std::string_view name, std::string_view value) override {
-    out_.emplace_back(std::string(name), std::string(value));
-  }
-
- private:
-  std::vector<Header>& out_;
-};
-
 }  // namespace
+
+std::int64_t seconds_rounded_up(Micros us) noexcept {
+  if (us <= 0) return 0;
+  return us / kMicrosPerSecond + (us % kMicrosPerSecond != 0 ? 1 : 0);
+}
+
+bool enable_style(HeaderStyles& styles, std::string_view name) noexcept {
+  if (name == "ietf") {
+    styles.ietf = true;
+  } else if (name == "x-ratelimit") {
+    styles.x_ratelimit = true;
+  } else if (name == "github") {
+    styles.github = true;
+  } else if (name == "twitter") {
+    styles.twitter = true;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles,
                               HeaderSink& sink) {
@@ -140,11 +125,10 @@ void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styl
 }
 
 std::vector<Header> rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles) {
-  std::vector<Header> out;
-  out.reserve(12);
-  VectorSink sink(out);
-  write_rate_limit_headers(input, styles, sink);
-  return out;
+  HeaderList list;
+  list.headers.reserve(12);
+  write_rate_limit_headers(input, styles, list);
+  return std::move(list.headers);
 }
 
 }  // namespace ratelimit::http

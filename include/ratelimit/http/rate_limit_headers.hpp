@@ -73,6 +73,16 @@ class HeaderSink {
   ~HeaderSink() = default;
 };
 
+/// A HeaderSink that keeps what it is handed as a list (rate_limit_headers'
+/// result).
+class HeaderList final : public HeaderSink {
+ public:
+  void add(std::string_view name, std::string_view value) override {
+    headers.emplace_back(std::string(name), std::string(value));
+  }
+  std::vector<Header> headers;
+};
+
 /// rate_limit_headers' headers, in the same order, handed to `sink`. Allocates
 /// nothing (unless `scope` holds control characters, which are dropped).
 void write_rate_limit_headers(const HeaderInput& input, const HeaderStyles& styles,
