@@ -2,6 +2,7 @@
 // The proxy's state shared by every event loop (thread-safe parts only) and
 // each loop's own state (touched by that loop's thread only).
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,6 +47,7 @@ struct ProxyServer::Shared {
 
 // Both messages of an exchange keep their fields in the connection's arena.
 using ProxyRequest = boost::beast::http::request<boost::beast::http::buffer_body, ProxyFields>;
+using ProxyResponse = boost::beast::http::response<boost::beast::http::buffer_body, ProxyFields>;
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body, ArenaAllocator<char>>;
 using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body, ArenaAllocator<char>>;
 
@@ -61,17 +63,16 @@ struct ClientConnection {
   /// Here rather than in each relay's coroutine frame: a 16 KiB malloc per
   /// relay made glibc consolidate its fast bins on every request.
   std::array<char, 16 * 1024> chunk;
-  /// A whole buffered response's head, rendered by hand (reused: no
-  /// allocation per response once it has grown).
+  /// A head rendered by hand (head_render.hpp): reused, so no allocation
+  /// per message once it has grown.
   std::string head;
   /// The rate-limit headers for the current request's response.
   AddedHeaders added;
   /// The fields of the current request and its upstream response; reset
   /// before each request is read (when neither parser is alive).
   FieldArena arena;
-  /// The upstream response being relayed. Here rather than in a coroutine
-  /// frame: Asio recycles frames of at most 1020 bytes only, and a larger
-  /// one costs a malloc (with a fast-bin consolidation) per request.
+  /// The upstream response being relayed (constructed per response, in the
+  /// arena).
   std::optional<ResponseParser> response;
 };
 

@@ -1,5 +1,6 @@
 #include "ratelimit/http/denial_body.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 #include "ratelimit/http/rate_limit_headers.hpp"
@@ -25,9 +26,9 @@ std::optional<ErrorFormat> parse_error_format(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
+namespace {
+
+void append_json_quoted(std::string& out, std::string_view text) {
   out.push_back('"');
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
@@ -43,36 +44,75 @@ std::string json_quote(std::string_view text) {
     }
   }
   out.push_back('"');
+}
+
+void append_number(std::string& out, std::int64_t n) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_quoted(out, text);
   return out;
 }
 
+// Built in one string (reserved once): a denial can be most of what a
+// limited service answers, so its body should cost one allocation.
 DenialBody denial_body(ErrorFormat format, const Decision& decision, std::string_view scope) {
   const bool never = decision.retry_after == kInfinite;
-  const std::string retry = never ? "null" : std::to_string(seconds_rounded_up(decision.retry_after));
-  const std::string detail =
-      never ? "this request costs more than the limit '" + std::string(scope) +
-                  "' can ever admit"
-            : "rate limit '" + std::string(scope) + "' exceeded; retry after " + retry +
-                  (retry == "1" ? " second" : " seconds");
-  // The same three facts in every format.
-  const std::string facts = "\"retry_after\":" + retry +
-                            ",\"limit\":" + std::to_string(decision.limit) +
-                            ",\"scope\":" + json_quote(scope);
+  const std::int64_t retry = never ? 0 : seconds_rounded_up(decision.retry_after);
+  std::string detail;
+  detail.reserve(64 + scope.size());
+  if (never) {
+    detail += "this request costs more than the limit '";
+    detail += scope;
+    detail += "' can ever admit";
+  } else {
+    detail += "rate limit '";
+    detail += scope;
+    detail += "' exceeded; retry after ";
+    append_number(detail, retry);
+    detail += retry == 1 ? " second" : " seconds";
+  }
+  DenialBody out;
+  std::string& body = out.body;
+  body.reserve(240 + 2 * detail.size() + 2 * scope.size());
   switch (format) {
     case ErrorFormat::error:
-      return {"application/json", "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":" +
-                                      json_quote(detail) + "," + facts + "}}"};
+      out.content_type = "application/json";
+      body += "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":";
+      break;
     case ErrorFormat::jsonapi:
-      return {"application/vnd.api+json",
-              "{\"errors\":[{\"status\":\"429\",\"code\":\"rate_limit_exceeded\",\"title\":\"Too "
-              "Many Requests\",\"detail\":" +
-                  json_quote(detail) + ",\"meta\":{" + facts + "}}]}"};
+      out.content_type = "application/vnd.api+json";
+      body +=
+          "{\"errors\":[{\"status\":\"429\",\"code\":\"rate_limit_exceeded\",\"title\":\"Too "
+          "Many Requests\",\"detail\":";
+      break;
     case ErrorFormat::problem:
+      out.content_type = "application/problem+json";
+      body += "{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":";
       break;
   }
-  return {"application/problem+json",
-          "{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":" +
-              json_quote(detail) + "," + facts + "}"};
+  append_json_quoted(body, detail);
+  body += format == ErrorFormat::jsonapi ? ",\"meta\":{" : ",";
+  // The same three facts in every format.
+  body += "\"retry_after\":";
+  if (never) {
+    body += "null";
+  } else {
+    append_number(body, retry);
+  }
+  body += ",\"limit\":";
+  append_number(body, decision.limit);
+  body += ",\"scope\":";
+  append_json_quoted(body, scope);
+  body += format == ErrorFormat::jsonapi ? "}}]}" : "}";
+  if (format == ErrorFormat::error) body += "}";
+  return out;
 }
 
 }  // namespace ratelimit::http

@@ -272,7 +272,8 @@ TEST(RatelimitdProxy, KeepAliveOnBothSides) {
 // A small response goes out in one write with a head the proxy renders
 // itself: the upstream's headers of the names the proxy sets are replaced
 // (once each, whatever their case), its others kept; a HEAD keeps the
-// upstream's Content-Length and has no body; keep-alive holds throughout.
+// upstream's Content-Length and has no body, and so does a denied HEAD;
+// keep-alive holds throughout.
 TEST(RatelimitdProxy, UpstreamHeadersOfOurNamesAreReplacedAndHeadKeepsItsLength) {
   TestUpstream upstream;
   Proxy proxy(upstream, kPerUser);
@@ -314,6 +315,19 @@ TEST(RatelimitdProxy, UpstreamHeadersOfOurNamesAreReplacedAndHeadKeepsItsLength)
   EXPECT_EQ(status.body(), "status 201");
   EXPECT_EQ(status["RateLimit-Remaining"], "0");
   EXPECT_EQ(upstream.connections(), 1u);
+
+  // A denied HEAD gets the 429's head, its Content-Length included, and no
+  // body (RFC 9110 9.3.2): the next request's reply is read in step.
+  const auto denied_head = send(http::verb::head, "/own-headers");
+  EXPECT_EQ(denied_head.result_int(), 429u);
+  EXPECT_NE(denied_head[http::field::content_length], "0");
+  EXPECT_EQ(denied_head["X-RateLimit-Scope"], "per_user");
+  EXPECT_TRUE(denied_head.body().empty());
+  const auto denied = send(http::verb::get, "/own-headers");
+  EXPECT_EQ(denied.result_int(), 429u);
+  EXPECT_EQ(denied[http::field::content_length], denied_head[http::field::content_length]);
+  EXPECT_EQ(json::parse(denied.body()).at("scope").as_string(), "per_user");
+  EXPECT_TRUE(denied.keep_alive());
 }
 
 TEST(RatelimitdProxy, UpstreamDownGives502ThenTheBreakerAnswers503WithRetryAfter) {
