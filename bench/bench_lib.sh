@@ -26,9 +26,14 @@ bench_cleanup() {
 
 # A port nobody answers on (a bash /dev/tcp connect fails).
 free_port() {
-  local candidate
+  # Below the kernel's ephemeral range: a port the load's own client
+  # connections use (say, to the upstream) cannot be bound, and a clash made
+  # a phase fail now and then.
+  local low=32768 first=10000 candidate
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt $((first + 1000)) ] || first=$((low / 2))
   for _ in $(seq 1 100); do
-    candidate=$((20000 + RANDOM % 30000))
+    candidate=$((first + RANDOM % (low - first)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
   done
   echo "bench: no free port" >&2; exit 1
