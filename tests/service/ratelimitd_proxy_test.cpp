@@ -330,6 +330,62 @@ TEST(RatelimitdProxy, UpstreamHeadersOfOurNamesAreReplacedAndHeadKeepsItsLength)
   EXPECT_TRUE(denied.keep_alive());
 }
 
+// An upstream may close a keep-alive connection while it idles in the
+// proxy's pool: the next request (bodyless) is sent again on a fresh
+// connection instead of failing with 502.
+TEST(RatelimitdProxy, ARequestOnAConnectionTheUpstreamClosedIsRetriedOnAFreshOne) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, "");
+  ASSERT_EQ(proxy.get("/drop-after").status, 200u);
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse r = proxy.get("/drop-after");
+    ASSERT_EQ(r.status, 200u) << i << ": " << r.body;
+    EXPECT_EQ(r.body, "hello from upstream");
+  }
+  EXPECT_EQ(upstream.hits(), 4u) << "each request reached the upstream once";
+  EXPECT_EQ(upstream.connections(), 4u);
+}
+
+// "Expect: 100-continue": the proxy says "100 Continue" itself once the
+// request is admitted (the Expect header is not forwarded), then relays the
+// body; a denied one gets its 429 at once, and the connection closes rather
+// than wait for a body the client holds back.
+TEST(RatelimitdProxy, ExpectContinueIsAnsweredOnlyForAdmittedRequests) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser);
+  const std::string body(100000, 'x');
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: test\r\nX-User-Id: dave\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n";
+  asio::io_context io;
+  for (int i = 0; i < 3; ++i) {
+    beast::tcp_stream stream(io);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+    stream.expires_after(std::chrono::seconds(10));
+    asio::write(stream, asio::buffer(head));
+    beast::flat_buffer buffer;
+    http::response<http::empty_body> interim;
+    http::read(stream, buffer, interim);
+    ASSERT_EQ(interim.result_int(), 100u) << i;
+    asio::write(stream, asio::buffer(body));
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    ASSERT_EQ(res.result_int(), 200u) << res.body();
+    const auto o = json::parse(res.body()).as_object();
+    EXPECT_EQ(o.at("body_bytes").as_int64(), static_cast<std::int64_t>(body.size()));
+    EXPECT_FALSE(o.at("headers").as_object().contains("expect"));
+  }
+  beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+  stream.expires_after(std::chrono::seconds(10));
+  asio::write(stream, asio::buffer(head));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> denied;
+  http::read(stream, buffer, denied);
+  EXPECT_EQ(denied.result_int(), 429u);
+  EXPECT_FALSE(denied.keep_alive());
+  EXPECT_EQ(upstream.hits(), 3u);
+}
+
 TEST(RatelimitdProxy, UpstreamDownGives502ThenTheBreakerAnswers503WithRetryAfter) {
   // Nothing listens on this port.
   const int dead = unused_port();

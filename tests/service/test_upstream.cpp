@@ -149,6 +149,13 @@ struct TestUpstream::Impl {
       }
       auto [wec, wn] = co_await http::async_write(stream, res, kNoThrow);
       if (wec || !keep_alive) co_return;
+      if (target.rfind("/drop-after", 0) == 0) {
+        // Keep-alive was promised; the connection closes anyway, as an
+        // upstream's idle timeout would close it.
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        co_return;
+      }
     }
   }
 

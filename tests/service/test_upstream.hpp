@@ -6,6 +6,7 @@
 //   /stream?bytes=N  200, a chunked body of N bytes (byte i = i % 251)
 //   /close?bytes=N   200, N bytes ended by closing the connection (no length)
 //   /hang         never answers
+//   /drop-after   200 with keep-alive, then the connection closes
 //   anything else 200, body "hello from upstream"
 // Keep-alive is honoured. Every request is counted.
 
