@@ -265,6 +265,11 @@ std::shared_ptr<const DirectorySnapshot> Directory::snapshot(Micros now) {
   return snapshot_.load();
 }
 
+const std::shared_ptr<const DirectorySnapshot>& Directory::thread_snapshot(Micros now) {
+  if (now >= next_check_.load(std::memory_order_relaxed)) refresh(now);
+  return snapshot_.thread_copy();
+}
+
 void Directory::refresh(Micros now) {
   std::unique_lock lock(refresh_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;  // another thread is refreshing; use the current snapshot

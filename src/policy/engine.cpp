@@ -385,20 +385,25 @@ void PolicyEngine::assign_tier(IdType type, std::string_view id, std::string_vie
 }
 
 // What both decide and keys_for start from: the config in force, the
-// resolved attributes, the instant and the runtime records.
+// resolved attributes, the instant and the runtime records. The config and
+// the records are the caller's (owned, or the thread's copies).
 struct PolicyEngine::Context {
-  Context(const PolicyEngine& engine, Directory& directory, const Request& request)
-      : p(engine.compiled()), now(engine.clock_.now()), snap(directory.snapshot(now)) {
+  Context(const CompiledPolicy& policy, Micros at, const DirectorySnapshot& records,
+          const Request& request)
+      : p(&policy), now(at), snap(&records) {
     resolve(*p, request, r);
   }
-  std::shared_ptr<const CompiledPolicy> p;
+  const CompiledPolicy* p;
   Micros now;
-  std::shared_ptr<const DirectorySnapshot> snap;
+  const DirectorySnapshot* snap;
   Resolved r;
 };
 
 std::vector<std::string> PolicyEngine::keys_for(const Request& request) {
-  const Context c(*this, directory_, request);
+  const auto policy = compiled();
+  const Micros at = clock_.now();
+  const auto records = directory_.snapshot(at);
+  const Context c(*policy, at, *records, request);
   const auto& p = c.p;
   const Resolved& r = c.r;
   const Micros now = c.now;
@@ -411,7 +416,10 @@ std::vector<std::string> PolicyEngine::keys_for(const Request& request) {
 }
 
 PolicyDecision PolicyEngine::decide(const Request& request) {
-  const Context c(*this, directory_, request);
+  // The thread's copies: nothing below reads them again through
+  // thread_copy() while `c` is in use (see Published::thread_copy).
+  const Micros at = clock_.now();
+  const Context c(*policy_.thread_copy(), at, *directory_.thread_snapshot(at), request);
   const auto& p = c.p;
   const Resolved& r = c.r;
   const Micros now = c.now;

@@ -119,6 +119,9 @@ class Directory {
   }
   /// The same, with `now` already read.
   [[nodiscard]] std::shared_ptr<const DirectorySnapshot> snapshot(Micros now);
+  /// The same as the calling thread's copy (Published::thread_copy, with
+  /// its lifetime rule): for the decision path.
+  [[nodiscard]] const std::shared_ptr<const DirectorySnapshot>& thread_snapshot(Micros now);
   /// Forces the next `snapshot()` to look at the store.
   void invalidate() noexcept { next_check_.store(0, std::memory_order_relaxed); }
 
