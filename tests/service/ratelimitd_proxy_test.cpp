@@ -386,6 +386,51 @@ TEST(RatelimitdProxy, ExpectContinueIsAnsweredOnlyForAdmittedRequests) {
   EXPECT_EQ(upstream.hits(), 3u);
 }
 
+// What a client or an upstream sends wrong ends that exchange with a clear
+// status (or, mid-body, just that connection), never the process.
+TEST(RatelimitdProxy, MalformedOversizedOrAbandonedRequestsAndABadUpstreamGetClearAnswers) {
+  TestUpstream upstream;
+  Proxy proxy(upstream, kPerUser);
+  asio::io_context io;
+  const auto exchange = [&](const std::string& bytes) {
+    beast::tcp_stream stream(io);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+    stream.expires_after(std::chrono::seconds(10));
+    asio::write(stream, asio::buffer(bytes));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return res;
+  };
+
+  const auto malformed = exchange("GET /echo HTTP/1.1\r\nHost test\r\n\r\n");
+  EXPECT_EQ(malformed.result_int(), 400u);
+  EXPECT_EQ(malformed[http::field::content_type], "application/problem+json");
+  EXPECT_NE(malformed.body().find("malformed HTTP request"), std::string::npos) << malformed.body();
+  EXPECT_FALSE(malformed.keep_alive());
+
+  const auto oversized =
+      exchange("GET /echo HTTP/1.1\r\nHost: test\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(oversized.result_int(), 431u);
+  EXPECT_NE(oversized.body().find("16384 bytes"), std::string::npos) << oversized.body();
+
+  {  // A client that leaves mid-body: its connection ends, nothing else.
+    beast::tcp_stream stream(io);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+    asio::write(stream, asio::buffer(std::string(
+        "POST /echo HTTP/1.1\r\nHost: test\r\nX-User-Id: erin\r\nContent-Length: 1000000\r\n\r\n") +
+        std::string(5000, 'x')));
+  }
+
+  const HttpResponse bad_upstream = proxy.get("/garbage", {{"X-User-Id", "erin"}});
+  EXPECT_EQ(bad_upstream.status, 502u) << bad_upstream.body;
+  EXPECT_EQ(bad_upstream.header("content-type"), "application/problem+json");
+
+  const HttpResponse after = proxy.get("/echo", {{"X-User-Id", "frank"}});
+  EXPECT_EQ(after.status, 200u) << after.body;
+  EXPECT_EQ(after.header("ratelimit-remaining"), "2");
+}
+
 TEST(RatelimitdProxy, UpstreamDownGives502ThenTheBreakerAnswers503WithRetryAfter) {
   // Nothing listens on this port.
   const int dead = unused_port();

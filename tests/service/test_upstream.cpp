@@ -101,6 +101,14 @@ struct TestUpstream::Impl {
         (void)co_await forever.async_wait(kNoThrow);
         co_return;
       }
+      if (target.rfind("/garbage", 0) == 0) {
+        // Not an HTTP response at all.
+        const std::string junk = "NOT HTTP AT ALL\r\n\r\n";
+        (void)co_await asio::async_write(stream, asio::buffer(junk), kNoThrow);
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        co_return;
+      }
       if (target.rfind("/close", 0) == 0) {
         const std::string body = pattern(0, static_cast<std::size_t>(query_bytes(target)));
         const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n";

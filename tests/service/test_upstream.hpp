@@ -7,6 +7,7 @@
 //   /close?bytes=N   200, N bytes ended by closing the connection (no length)
 //   /hang         never answers
 //   /drop-after   200 with keep-alive, then the connection closes
+//   /garbage      bytes that are not an HTTP response, then a close
 //   anything else 200, body "hello from upstream"
 // Keep-alive is honoured. Every request is counted.
 
