@@ -109,14 +109,7 @@ int main(int argc, char** argv) {
                                         ? token_from_env
                                         : settings.admin_token;
     if (audit_log.empty()) audit_log = settings.audit_log;
-    ratelimit::telemetry::AlertRules alert_rules;
-    alert_rules.window_minutes = settings.alerts.window_minutes;
-    alert_rules.min_volume = static_cast<std::uint64_t>(settings.alerts.min_volume);
-    alert_rules.block_rate_warning = settings.alerts.block_rate_warning;
-    alert_rules.block_rate_critical = settings.alerts.block_rate_critical;
-    alert_rules.volume_high_per_minute = settings.alerts.volume_high_per_minute;
-    alert_rules.volume_low_per_minute = settings.alerts.volume_low_per_minute;
-    alert_rules.p99_latency_ms = settings.alerts.p99_latency_ms;
+    const ratelimit::telemetry::AlertRules alert_rules = settings.alerts;
     const bool store_overridden = !store_url.empty();
     if (store_url.empty()) store_url = policy.store.url;
     std::shared_ptr<ratelimit::Store> store = ratelimit::open_store(store_url);

@@ -11,7 +11,7 @@ namespace {
 
 std::string q(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-void read_alerts(MapReader& service, ServiceConfig::Alerts& alerts) {
+void read_alerts(MapReader& service, telemetry::AlertRules& alerts) {
   const YAML::Node node = service.get("alerts");
   if (!node.IsDefined()) return;
   MapReader map(node, "'service.alerts'", service.issues());
@@ -25,7 +25,9 @@ void read_alerts(MapReader& service, ServiceConfig::Alerts& alerts) {
       alerts.window_minutes = static_cast<int>(*d / (60 * kMicrosPerSecond));
     }
   }
-  if (const auto n = map.integer("min_volume", 0, std::int64_t{1} << 40)) alerts.min_volume = *n;
+  if (const auto n = map.integer("min_volume", 0, std::int64_t{1} << 40)) {
+    alerts.min_volume = static_cast<std::uint64_t>(*n);
+  }
   if (const auto r = map.number("block_rate_warning", 0.0, 1.0)) alerts.block_rate_warning = *r;
   if (const auto r = map.number("block_rate_critical", 0.0, 1.0)) alerts.block_rate_critical = *r;
   if (alerts.block_rate_critical < alerts.block_rate_warning) {

@@ -117,7 +117,7 @@ service:
   EXPECT_EQ(s.admin_token, "0123456789abcdef0123");
   EXPECT_EQ(s.audit_log, "/tmp/audit.jsonl");
   EXPECT_EQ(s.alerts.window_minutes, 10);
-  EXPECT_EQ(s.alerts.min_volume, 5);
+  EXPECT_EQ(s.alerts.min_volume, 5U);
   EXPECT_DOUBLE_EQ(s.alerts.block_rate_warning, 0.2);
   EXPECT_DOUBLE_EQ(s.alerts.block_rate_critical, 0.4);
   EXPECT_EQ(s.alerts.volume_high_per_minute, 1000.0);

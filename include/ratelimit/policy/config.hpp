@@ -13,6 +13,7 @@
 #include "ratelimit/policy/cidr_set.hpp"
 #include "ratelimit/policy/endpoint_table.hpp"
 #include "ratelimit/policy/path_normalizer.hpp"
+#include "ratelimit/telemetry/alert_rules.hpp"
 #include "ratelimit/time.hpp"
 
 namespace ratelimit::policy {
@@ -153,16 +154,7 @@ struct ServiceConfig {
   /// JSON-lines audit log of admin changes.
   std::string audit_log;
   /// Thresholds of /v1/alerts (ratelimit::telemetry::AlertRules).
-  struct Alerts {
-    int window_minutes = 5;
-    std::int64_t min_volume = 100;
-    double block_rate_warning = 0.30;
-    double block_rate_critical = 0.50;
-    std::optional<double> volume_high_per_minute;
-    std::optional<double> volume_low_per_minute;
-    double p99_latency_ms = 50.0;
-    friend bool operator==(const Alerts&, const Alerts&) = default;
-  } alerts;
+  ratelimit::telemetry::AlertRules alerts;
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
