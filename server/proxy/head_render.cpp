@@ -1,7 +1,8 @@
 #include "proxy/head_render.hpp"
 
 #include <boost/beast/http/status.hpp>
-#include <charconv>
+
+#include "ratelimit/http/digits.hpp"
 
 namespace ratelimitd::proxy {
 
@@ -10,15 +11,9 @@ using namespace std::string_view_literals;
 
 namespace {
 
-void append_number(std::string& out, std::uint64_t n) {
-  char digits[20];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, end);
-}
-
 void append_status_line(std::string& out, unsigned version, unsigned status, std::string_view reason) {
   out += version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
-  append_number(out, status);
+  out += ratelimit::http::Digits(status).view();
   out += ' ';
   out += reason;
   out += "\r\n"sv;
@@ -62,7 +57,7 @@ void render_reply_head(std::string& out, const HttpReply& reply, std::string_vie
   for (const auto& [name, value] : reply.headers) append_field(out, name, value);
   out += extra_lines;
   out += "Content-Length: "sv;
-  append_number(out, reply.body.size());
+  out += ratelimit::http::Digits(static_cast<std::int64_t>(reply.body.size())).view();
   out += "\r\n"sv;
   // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it
   // unless told.

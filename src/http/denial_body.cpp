@@ -1,8 +1,8 @@
 #include "ratelimit/http/denial_body.hpp"
 
-#include <charconv>
 #include <cstdio>
 
+#include "ratelimit/http/digits.hpp"
 #include "ratelimit/http/rate_limit_headers.hpp"
 
 namespace ratelimit::http {
@@ -46,11 +46,6 @@ void append_json_quoted(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
-void append_number(std::string& out, std::int64_t n) {
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
-}
-
 }  // namespace
 
 std::string json_quote(std::string_view text) {
@@ -75,7 +70,7 @@ DenialBody denial_body(ErrorFormat format, const Decision& decision, std::string
     detail += "rate limit '";
     detail += scope;
     detail += "' exceeded; retry after ";
-    append_number(detail, retry);
+    detail += Digits(retry).view();
     detail += retry == 1 ? " second" : " seconds";
   }
   DenialBody out;
@@ -104,10 +99,10 @@ DenialBody denial_body(ErrorFormat format, const Decision& decision, std::string
   if (never) {
     body += "null";
   } else {
-    append_number(body, retry);
+    body += Digits(retry).view();
   }
   body += ",\"limit\":";
-  append_number(body, decision.limit);
+  body += Digits(decision.limit).view();
   body += ",\"scope\":";
   append_json_quoted(body, scope);
   body += format == ErrorFormat::jsonapi ? "}}]}" : "}";

@@ -1,9 +1,10 @@
 #include "ratelimit/http/rate_limit_headers.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <string>
+
+#include "ratelimit/http/digits.hpp"
 
 namespace ratelimit::http {
 
@@ -24,19 +25,6 @@ std::int64_t epoch_seconds_rounded_up(Micros now, Micros after) noexcept {
       after >= kMaxInstant ? kMaxInstant : std::max<Micros>(now, 0) + std::max<Micros>(after, 0);
   return seconds_rounded_up(at);
 }
-
-// A decimal integer in a stack buffer.
-class Digits {
- public:
-  explicit Digits(std::int64_t value) noexcept {
-    size_ = static_cast<std::size_t>(std::to_chars(text_, text_ + sizeof text_, value).ptr - text_);
-  }
-  [[nodiscard]] std::string_view view() const noexcept { return {text_, size_}; }
-
- private:
-  char text_[24];
-  std::size_t size_ = 0;
-};
 
 // limit - remaining, at least 0, saturating instead of overflowing for a
 // decision with out-of-range numbers.
