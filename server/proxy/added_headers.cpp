@@ -37,11 +37,4 @@ bool AddedHeaders::has(std::string_view wanted) const noexcept {
   return false;
 }
 
-std::vector<std::pair<std::string, std::string>> AddedHeaders::to_vector() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(entries_.size());
-  for (std::size_t i = 0; i < entries_.size(); ++i) out.emplace_back(name(i), value(i));
-  return out;
-}
-
 }  // namespace ratelimitd::proxy

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "ratelimit/http/rate_limit_headers.hpp"
@@ -27,8 +26,6 @@ class AddedHeaders final : public ratelimit::http::HeaderSink {
   /// Whether one of the headers is called `name` (case-insensitive): an
   /// upstream header of that name is replaced, not repeated.
   [[nodiscard]] bool has(std::string_view name) const noexcept;
-  /// Copies, for a reply the proxy makes itself.
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> to_vector() const;
 
  private:
   struct Entry {
