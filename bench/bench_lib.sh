@@ -1,6 +1,7 @@
-# Shell helpers shared by the load scripts (check_bench.sh, proxy_bench.sh).
-# Source it after setting `dir` (a temp dir) and `pids=()`; servers started
-# through these helpers are recorded in `pids` and ended by PID on exit.
+# Shell helpers shared by the load scripts (check_bench.sh, proxy_bench.sh;
+# redis_bench.sh uses free_port). Source it after setting `dir` (a temp dir)
+# and `pids=()`; servers started through these helpers are recorded in
+# `pids` and ended by PID on exit.
 
 # Installs the named Debian packages when their commands are missing.
 # usage: ensure_packages CMD:PACKAGE...

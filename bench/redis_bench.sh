@@ -37,13 +37,9 @@ fi
 cmake --build "$build" --target ratelimit_cli >/dev/null
 cli="$build/tools/ratelimit/ratelimit"
 
-# A free port: one nobody answers on.
-port=0
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 12000))  # below the ephemeral range
-  if ! redis-cli -p "$candidate" ping >/dev/null 2>&1; then port=$candidate; break; fi
-done
-[ "$port" -ne 0 ] || { echo "no free port found" >&2; exit 1; }
+# A free port: one nobody answers on (bench_lib.sh's free_port).
+. bench/bench_lib.sh
+port=$(free_port)
 dir=$(mktemp -d /tmp/ratelimit-redis-bench.XXXXXX)
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >"$dir/log" 2>&1 &
 server=$!
