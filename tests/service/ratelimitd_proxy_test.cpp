@@ -59,6 +59,23 @@ struct Proxy {
   HttpResponse get(const std::string& target, const std::map<std::string, std::string>& headers = {}) {
     return http_client::request(endpoint, "GET", target, "", headers);
   }
+  // A connection of our own, for exchanges http_client cannot make; its
+  // operations give up after 10 s.
+  beast::tcp_stream connect(asio::io_context& io) const {
+    beast::tcp_stream stream(io);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), endpoint.port));
+    stream.expires_after(std::chrono::seconds(10));
+    return stream;
+  }
+  // Sends `bytes` as they are on a new connection and reads one response.
+  http::response<http::string_body> raw_exchange(asio::io_context& io, const std::string& bytes) const {
+    beast::tcp_stream stream = connect(io);
+    asio::write(stream, asio::buffer(bytes));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return res;
+  }
 
   PolicyFile policy;
   RatelimitdProcess server;
@@ -252,8 +269,7 @@ TEST(RatelimitdProxy, KeepAliveOnBothSides) {
   TestUpstream upstream;
   Proxy proxy(upstream, "");
   asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+  beast::tcp_stream stream = proxy.connect(io);
   beast::flat_buffer buffer;
   for (int i = 0; i < 20; ++i) {
     http::request<http::string_body> req{http::verb::get, "/echo", 11};
@@ -278,8 +294,7 @@ TEST(RatelimitdProxy, UpstreamHeadersOfOurNamesAreReplacedAndHeadKeepsItsLength)
   TestUpstream upstream;
   Proxy proxy(upstream, kPerUser);
   asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+  beast::tcp_stream stream = proxy.connect(io);
   beast::flat_buffer buffer;
   const auto send = [&](http::verb verb, const char* target) {
     http::request<http::string_body> req{verb, target, 11};
@@ -358,9 +373,7 @@ TEST(RatelimitdProxy, ExpectContinueIsAnsweredOnlyForAdmittedRequests) {
                            std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n";
   asio::io_context io;
   for (int i = 0; i < 3; ++i) {
-    beast::tcp_stream stream(io);
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
-    stream.expires_after(std::chrono::seconds(10));
+    beast::tcp_stream stream = proxy.connect(io);
     asio::write(stream, asio::buffer(head));
     beast::flat_buffer buffer;
     http::response<http::empty_body> interim;
@@ -374,13 +387,7 @@ TEST(RatelimitdProxy, ExpectContinueIsAnsweredOnlyForAdmittedRequests) {
     EXPECT_EQ(o.at("body_bytes").as_int64(), static_cast<std::int64_t>(body.size()));
     EXPECT_FALSE(o.at("headers").as_object().contains("expect"));
   }
-  beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
-  stream.expires_after(std::chrono::seconds(10));
-  asio::write(stream, asio::buffer(head));
-  beast::flat_buffer buffer;
-  http::response<http::string_body> denied;
-  http::read(stream, buffer, denied);
+  const auto denied = proxy.raw_exchange(io, head);
   EXPECT_EQ(denied.result_int(), 429u);
   EXPECT_FALSE(denied.keep_alive());
   EXPECT_EQ(upstream.hits(), 3u);
@@ -392,31 +399,20 @@ TEST(RatelimitdProxy, MalformedOversizedOrAbandonedRequestsAndABadUpstreamGetCle
   TestUpstream upstream;
   Proxy proxy(upstream, kPerUser);
   asio::io_context io;
-  const auto exchange = [&](const std::string& bytes) {
-    beast::tcp_stream stream(io);
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
-    stream.expires_after(std::chrono::seconds(10));
-    asio::write(stream, asio::buffer(bytes));
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return res;
-  };
 
-  const auto malformed = exchange("GET /echo HTTP/1.1\r\nHost test\r\n\r\n");
+  const auto malformed = proxy.raw_exchange(io, "GET /echo HTTP/1.1\r\nHost test\r\n\r\n");
   EXPECT_EQ(malformed.result_int(), 400u);
   EXPECT_EQ(malformed[http::field::content_type], "application/problem+json");
   EXPECT_NE(malformed.body().find("malformed HTTP request"), std::string::npos) << malformed.body();
   EXPECT_FALSE(malformed.keep_alive());
 
-  const auto oversized =
-      exchange("GET /echo HTTP/1.1\r\nHost: test\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  const auto oversized = proxy.raw_exchange(
+      io, "GET /echo HTTP/1.1\r\nHost: test\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_EQ(oversized.result_int(), 431u);
   EXPECT_NE(oversized.body().find("16384 bytes"), std::string::npos) << oversized.body();
 
   {  // A client that leaves mid-body: its connection ends, nothing else.
-    beast::tcp_stream stream(io);
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.endpoint.port));
+    beast::tcp_stream stream = proxy.connect(io);
     asio::write(stream, asio::buffer(std::string(
         "POST /echo HTTP/1.1\r\nHost: test\r\nX-User-Id: erin\r\nContent-Length: 1000000\r\n\r\n") +
         std::string(5000, 'x')));
