@@ -17,6 +17,7 @@
 
 #include "deadline.hpp"
 #include "problem.hpp"
+#include "reply_head.hpp"
 
 namespace ratelimitd {
 
@@ -94,32 +95,6 @@ std::string peer_of(const tcp::socket& socket) {
   beast::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   return ec ? std::string() : peer.address().to_string();
-}
-
-// Header text up to any CR or LF: a header cannot end early or add another.
-void append_field_text(std::string& out, std::string_view text) {
-  out += text.substr(0, text.find_first_of("\r\n"));
-}
-
-// Appends a response's status line, the headers every reply has and the
-// reply's own, each ended by CRLF (the blank line is the caller's). Written
-// by hand rather than through Beast's fields and serializer: one string the
-// connection reuses, no allocation per header (measured: the serializer was
-// the largest user-space cost of a /v1/check after the kernel's).
-void append_head(std::string& out, const HttpReply& reply, unsigned version) {
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(reply.status);
-  out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(reply.status));
-  out += "\r\nServer: ratelimitd\r\nContent-Type: ";
-  append_field_text(out, reply.content_type);
-  out += "\r\n";
-  for (const auto& [name, value] : reply.headers) {
-    append_field_text(out, name);
-    out += ": ";
-    append_field_text(out, value);
-    out += "\r\n";
-  }
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -208,7 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
     interval_ = reply.stream_interval;
     tick_.emplace(stream_.socket.get_executor());
     std::string head;
-    append_head(head, reply, version);
+    append_reply_head(head, reply, version);
     head += "Cache-Control: no-cache\r\nConnection: close\r\n\r\n";
     head += reply.body;
     try {
@@ -269,15 +244,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(HttpReply reply, bool keep_alive, unsigned version) {
-    out_head_.clear();
-    append_head(out_head_, reply, version);
-    out_head_ += "Content-Length: ";
-    out_head_ += std::to_string(reply.body.size());
-    // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes unless told.
-    if (version >= 11 && !keep_alive) out_head_ += "\r\nConnection: close";
-    if (version < 11 && keep_alive) out_head_ += "\r\nConnection: keep-alive";
-    out_head_ += "\r\n\r\n";
+    render_reply_head(out_head_, reply, {}, version, keep_alive);
     out_body_ = std::move(reply.body);
+    // A reply to HEAD has the GET reply's headers, length included, and no
+    // body (RFC 9110 9.3.2): a body would be read as the next response.
+    if (parser_ && parser_->get().method() == http::verb::head) out_body_.clear();
     stream_.expire_after(shared_.limits.body_timeout);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
     asio::async_write(stream_.socket, buffers,

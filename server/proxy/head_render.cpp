@@ -1,12 +1,9 @@
 #include "proxy/head_render.hpp"
 
-#include <boost/beast/http/status.hpp>
-
 #include "ratelimit/http/digits.hpp"
 
 namespace ratelimitd::proxy {
 
-namespace http = boost::beast::http;
 using namespace std::string_view_literals;
 
 namespace {
@@ -45,24 +42,6 @@ void render_response_head(std::string& out, const ProxyResponse& res, const Adde
     if (!added.has(field.name_string())) append_field(out, field.name_string(), field.value());
   }
   out += added.lines();
-  out += "\r\n"sv;
-}
-
-void render_reply_head(std::string& out, const HttpReply& reply, std::string_view extra_lines,
-                       unsigned version, bool keep_alive) {
-  out.clear();
-  append_status_line(out, version, reply.status, http::obsolete_reason(static_cast<http::status>(reply.status)));
-  append_field(out, "Server"sv, "ratelimitd"sv);
-  append_field(out, "Content-Type"sv, reply.content_type);
-  for (const auto& [name, value] : reply.headers) append_field(out, name, value);
-  out += extra_lines;
-  out += "Content-Length: "sv;
-  out += ratelimit::http::Digits(static_cast<std::int64_t>(reply.body.size())).view();
-  out += "\r\n"sv;
-  // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it
-  // unless told.
-  if (version >= 11 && !keep_alive) out += "Connection: close\r\n"sv;
-  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n"sv;
   out += "\r\n"sv;
 }
 

@@ -1,14 +1,14 @@
 #pragma once
-// Message heads proxy mode renders by hand, into a string the connection
-// reuses: Beast's serializer and a field allocation per header cost more
-// than the rest of an exchange's user-space work (measured). Each function
-// writes what Beast's serializer would for the same message, with the
-// changes its comment names.
+// Message heads proxy mode relays, rendered by hand into a string the
+// connection reuses: Beast's serializer and a field allocation per header
+// cost more than the rest of an exchange's user-space work (measured). Each
+// function writes what Beast's serializer would for the same message, with
+// the changes its comment names. Replies the proxy makes itself use
+// reply_head.hpp, as the API server's do.
 
 #include <string>
 #include <string_view>
 
-#include "exchange.hpp"
 #include "proxy/added_headers.hpp"
 #include "proxy/proxy_shared.hpp"
 
@@ -21,12 +21,5 @@ void render_request_head(std::string& out, const ProxyRequest& req);
 /// then `added`'s lines and the empty line: the upstream's headers of our
 /// names are replaced, not repeated.
 void render_response_head(std::string& out, const ProxyResponse& res, const AddedHeaders& added);
-
-/// The head of a reply the proxy makes itself: status line, Server,
-/// Content-Type, `reply.headers`, `extra_lines` (whole "Name: value\r\n"
-/// lines), Content-Length of `reply.body`, the Connection header HTTP
-/// `version` needs for `keep_alive`, then the empty line.
-void render_reply_head(std::string& out, const HttpReply& reply, std::string_view extra_lines,
-                       unsigned version, bool keep_alive);
 
 }  // namespace ratelimitd::proxy

@@ -17,6 +17,7 @@
 #include "decide_api.hpp"
 #include "problem.hpp"
 #include "proxy/head_render.hpp"
+#include "reply_head.hpp"
 #include "proxy/proxy_shared.hpp"
 #include "ratelimit/store.hpp"
 
@@ -79,7 +80,7 @@ asio::awaitable<bool> drain_body(ClientConnection& client, beast::flat_buffer& b
 }
 
 // Writes a reply the proxy made itself, `extra_lines` added to its
-// headers (head_render.hpp); returns whether the connection stays open.
+// headers (reply_head.hpp); returns whether the connection stays open.
 // `reply` is the caller's named object, never a temporary: GCC 12
 // miscompiles a non-trivial by-value argument of a coroutine built in a
 // co_await expression (at -O3 the proxy freed an invalid pointer under load

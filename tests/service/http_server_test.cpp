@@ -187,6 +187,22 @@ TEST(HttpServerReplies, TheHeadNamesLengthAndConnectionAndNoHeaderSplits) {
   EXPECT_EQ(kept.find("Connection:"), std::string::npos) << kept;
 }
 
+// A reply to HEAD has the GET reply's head, its Content-Length included,
+// and no body: the next reply on the connection is read in step.
+TEST(HttpServerReplies, AReplyToHeadHasTheLengthAndNoBody) {
+  RunningServer server(ServerLimits{});
+  const Closed both = send_and_wait_for_close(
+      server.port(),
+      "HEAD /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(both.closed);
+  const std::string head_reply =
+      "HTTP/1.1 200 OK\r\nServer: ratelimitd\r\nContent-Type: application/json\r\n"
+      "Content-Length: 13\r\n\r\n";
+  EXPECT_EQ(both.received, head_reply +
+                               "HTTP/1.1 200 OK\r\nServer: ratelimitd\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 13\r\nConnection: close\r\n\r\n{\"path\":\"/b\"}");
+}
+
 // Handlers that hand back a BatchJob: the jobs of requests read in the same
 // turn of the loop run in one BatchRunner::run, every job gets its own
 // reply on its own connection, a runner that throws fails only its batch
